@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import meow from 'meow';
+import type { Command } from './command.js';
+import { describeFlags, meowFlags, readFlags, UsageError, type FlagSpecs } from './flags.js';
+import { serveCommand } from './serve-command.js';
+
+const commands: ReadonlyArray<Command<FlagSpecs>> = [serveCommand as unknown as Command<FlagSpecs>];
+
+const help = `
+  Usage
+    $ tcp-rx <command> [flags]
+
+  Commands
+${commands.map((command) => `    ${command.name.padEnd(8)}${command.summary}`).join('\n')}
+
+  Flags take units where they are durations (500ms, 30s, 2m) or sizes (64KiB, 1MiB);
+  each can also be set in the environment variable named after it.
+${commands.map((command) => `\n  tcp-rx ${command.name}\n${describeFlags(command.flags)}`).join('\n')}
+
+  Exit codes: 0 done, 1 failed, 2 bad command line, 3 shut down with connections destroyed.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = commands.find((candidate) => candidate.name === name);
+  if (command === undefined) {
+    meow(help, { importMeta: import.meta, argv });
+    throw new UsageError(name === undefined ? 'missing command (see --help)' : `unknown command '${name}' (see --help)`);
+  }
+  const cli = meow(help, { importMeta: import.meta, argv: rest, flags: meowFlags(command.flags), allowUnknownFlags: true });
+  if (cli.input.length > 0) throw new UsageError(`unexpected argument '${cli.input[0]}' (see --help)`);
+  return command.run(readFlags(command.flags, definedOnly(cli.flags)));
+}
+
+/** meow reports switches that were not given as `false`; only what was typed counts. */
+function definedOnly(flags: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined && value !== false));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: NodeJS.ErrnoException) => {
+    process.stderr.write(`tcp-rx: ${describe(error)}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);
+
+function describe(error: NodeJS.ErrnoException): string {
+  const address = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (error.code === 'EADDRINUSE') return `address ${address.address ?? ''}:${address.port} is already in use`;
+  if (error.code === 'EACCES') return `no permission to listen on ${address.address ?? ''}:${address.port}`;
+  return error.message;
+}

@@ -1,0 +1,62 @@
+import { formatAddress, parseAddress } from '../address.js';
+import { jsonLogger, textLogger } from '../logger.js';
+import { defaults, serve } from '../server/server.js';
+import type { Command } from './command.js';
+import { parseCount, parseDuration, parseSize } from './units.js';
+
+const flags = {
+  addr: { description: 'address to listen on: host:port, :port or [::1]:port', default: ':8080', parse: parseAddress },
+  workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t) },
+  queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, 0) },
+  maxLine: { description: 'longest request line; longer: ERR line too long', default: '64KiB', parse: parseSize },
+  keepalive: { description: 'TCP keep-alive probe delay (0 = off)', default: '30s', parse: parseDuration },
+  idleTimeout: { description: 'no bytes either way for this long closes a connection (0 = off)', default: '60s', parse: parseDuration },
+  readTimeout: { description: 'a request line unfinished for this long: ERR read timeout (0 = off)', default: '30s', parse: parseDuration },
+  writeTimeout: { description: 'replies stuck unwritten for this long drop the connection (0 = off)', default: '30s', parse: parseDuration },
+  drainTimeout: { description: 'on SIGTERM/SIGINT, time given to connections to finish', default: '30s', parse: parseDuration },
+  logFormat: { description: 'log lines as text or json', default: 'text', parse: parseLogFormat },
+};
+
+function parseLogFormat(text: string): 'text' | 'json' {
+  if (text === 'text' || text === 'json') return text;
+  throw new RangeError(`'${text}' is not text or json`);
+}
+
+/** Exit codes of `tcp-rx serve`, beyond 0 (clean shutdown), 1 (failure) and 2 (usage). */
+export const EXIT_FORCED = 3;
+
+export const serveCommand: Command<typeof flags> = {
+  name: 'serve',
+  summary: 'serve the reference echo protocol',
+  flags,
+  async run(options) {
+    const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
+    const server = await serve({
+      ...options.addr,
+      workers: options.workers,
+      queue: options.queue,
+      maxLine: options.maxLine,
+      keepAlive: options.keepalive,
+      idleTimeout: options.idleTimeout,
+      readTimeout: options.readTimeout,
+      writeTimeout: options.writeTimeout,
+      drainTimeout: options.drainTimeout,
+      logger,
+    });
+    logger.log('info', `listening on ${formatAddress({ host: server.address.address, port: server.address.port })}`, { workers: options.workers, queue: options.queue });
+    return new Promise<number>((resolve) => {
+      const stop = (signal: NodeJS.Signals): void => {
+        logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });
+        process.once('SIGTERM', force);
+        process.once('SIGINT', force);
+        void server.close().then(({ destroyed }) => resolve(destroyed > 0 ? EXIT_FORCED : 0));
+      };
+      const force = (signal: NodeJS.Signals): void => {
+        logger.log('warn', `${signal} again: exiting without draining`);
+        resolve(EXIT_FORCED);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  },
+};

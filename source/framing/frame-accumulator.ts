@@ -1,0 +1,72 @@
+import type { BufferPool } from './buffer-pool.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The unfinished start of a frame, carried between reads in pooled blocks.
+ *
+ * A frame that lies inside one chunk never comes here: the framing operator
+ * hands out a view of the chunk. Only the tail of a chunk that ends mid-frame
+ * is copied, into blocks taken from the pool one at a time as it grows, and
+ * the blocks go back as soon as the frame is complete or dropped.
+ */
+export class FrameAccumulator {
+  readonly #pool: BufferPool;
+  readonly #blocks: Buffer[] = [];
+  #length = 0;
+
+  constructor(pool: BufferPool) {
+    this.#pool = pool;
+  }
+
+  /** Bytes held. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Copies `chunk[start, end)` after what is held, growing by pooled blocks. */
+  append(chunk: Buffer, start: number, end: number): void {
+    const blockSize = this.#pool.blockSize;
+    while (start < end) {
+      const used = this.#length % blockSize;
+      if (used === 0) this.#blocks.push(this.#pool.acquire());
+      const block = this.#blocks[this.#blocks.length - 1]!;
+      const copied = chunk.copy(block, used, start, Math.min(end, start + blockSize - used));
+      start += copied;
+      this.#length += copied;
+    }
+  }
+
+  /**
+   * The whole frame: what is held followed by `chunk[start, end)`, contiguous.
+   * When it fits in one block the result is a view of that block, valid until
+   * {@link release}; a longer frame is joined into a buffer of its own.
+   */
+  complete(chunk: Buffer, start: number, end: number): Buffer {
+    const total = this.#length + end - start;
+    if (total <= this.#pool.blockSize && this.#blocks.length === 1) {
+      const block = this.#blocks[0]!;
+      chunk.copy(block, this.#length, start, end);
+      return block.subarray(0, total);
+    }
+    const frame = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const block of this.#blocks) {
+      offset += block.copy(frame, offset, 0, Math.min(this.#pool.blockSize, this.#length - offset));
+    }
+    chunk.copy(frame, offset, start, end);
+    return frame;
+  }
+
+  /** The held bytes as one buffer (for a frame cut short by the end of input). */
+  drain(): Buffer {
+    return this.complete(EMPTY, 0, 0);
+  }
+
+  /** Returns every block to the pool and forgets the frame. Safe to call when empty. */
+  release(): void {
+    for (const block of this.#blocks) this.#pool.release(block);
+    this.#blocks.length = 0;
+    this.#length = 0;
+  }
+}

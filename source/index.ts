@@ -1,0 +1,17 @@
+/**
+ * tcp-rx: a reactive TCP server framework. Connections are observables,
+ * protocols are operator pipelines.
+ *
+ * @packageDocumentation
+ */
+export { serve, referenceProtocol, defaults, type ServeOptions, type Server, type ShutdownResult } from './server/server.js';
+export type { Protocol } from './server/connection.js';
+export type { Reply } from './server/writer.js';
+export type { ServerEvent, CloseReason, RejectReason } from './server/events.js';
+export { lines, type LinesOptions } from './framing/lines.js';
+export { BufferPool, defaultBufferPool } from './framing/buffer-pool.js';
+export { echo, echoReply } from './protocols/echo.js';
+export { Clock, clock } from './protocols/clock.js';
+export { ProtocolError, FrameTooLongError, IncompleteFrameError } from './errors.js';
+export { connectionContext, type ConnectionContext } from './connection-context.js';
+export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';

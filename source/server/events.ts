@@ -1,0 +1,39 @@
+/**
+ * What happens to connections, as a stream: the single source of every metric.
+ *
+ * Events are published per connection state change and per read or write
+ * batch, never per byte or per request, so the hot path pays one small
+ * object per read at most.
+ */
+export type ServerEvent =
+  /** A connection arrived while every worker was busy and waits in the queue. */
+  | { readonly type: 'queued' }
+  /** A connection was turned away before it was served. */
+  | { readonly type: 'rejected'; readonly reason: RejectReason }
+  /** A worker started serving a connection. */
+  | { readonly type: 'opened' }
+  /** One read: `bytes` received, `frames` decoded from them by the framing. */
+  | { readonly type: 'read'; readonly bytes: number; readonly frames: number }
+  /** One batched write: `replies` replies, `bytes` bytes. */
+  | { readonly type: 'written'; readonly bytes: number; readonly replies: number }
+  /** A served connection closed; `reason` says why. */
+  | { readonly type: 'closed'; readonly reason: CloseReason };
+
+/** Why a connection was not served. */
+export type RejectReason = 'busy' | 'shutting-down';
+
+/**
+ * Why a served connection closed: `end` when the peer finished and every
+ * reply was written; `reset` when the peer vanished; a {@link ProtocolError}'s
+ * own reason for bad input; `internal` for a handler's failure; otherwise the
+ * timeout or shutdown that ended it.
+ */
+export type CloseReason =
+  | 'end'
+  | 'reset'
+  | 'internal'
+  | 'idle-timeout'
+  | 'read-timeout'
+  | 'write-timeout'
+  | 'shutdown'
+  | (string & {});

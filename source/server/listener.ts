@@ -1,0 +1,40 @@
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { fromEvent, type Observable } from 'rxjs';
+
+/** Options of {@link createListener}. */
+export interface ListenerOptions {
+  /** TCP keep-alive probe delay in ms; 0 turns keep-alive off. */
+  readonly keepAlive: number;
+}
+
+/**
+ * The transport: a listening socket and the stream of connections it accepts.
+ *
+ * Every socket arrives paused (`pauseOnConnect`), so that one waiting for a
+ * worker is not read; half-open, so that a peer that has finished sending
+ * still gets its replies; with Nagle off and keep-alive on. This is the one
+ * place that knows the transport: a TLS listener or a cluster worker's
+ * shared handle plugs in here and the rest of the server is unchanged.
+ */
+export function createListener({ keepAlive }: ListenerOptions): { server: NetServer; connection$: Observable<Socket> } {
+  const server = createServer({
+    pauseOnConnect: true,
+    allowHalfOpen: true,
+    noDelay: true,
+    keepAlive: keepAlive > 0,
+    keepAliveInitialDelay: keepAlive,
+  });
+  return { server, connection$: fromEvent(server, 'connection') as Observable<Socket> };
+}
+
+/** Binds `server`; resolves with the bound address, rejects (EADDRINUSE, EACCES…) if it cannot. */
+export function listen(server: NetServer, port: number, host?: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error): void => reject(error);
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
