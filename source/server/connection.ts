@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { withConnectionContext, type ConnectionContext } from '../connection-context.js';
 import { ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
+import { Arrivals } from './arrivals.js';
 import { BatchWriter, type Reply } from './writer.js';
 
 /**
@@ -61,6 +63,9 @@ class Connection implements ConnectionContext, Drainable {
   /** The framing holds the start of an unfinished frame. */
   #pending = false;
   #frames = 0;
+  readonly #arrivals = new Arrivals();
+  /** When the latest chunk arrived (performance.now()). */
+  #lastRead = 0;
   #reason: CloseReason | undefined;
   #readTimer: NodeJS.Timeout | undefined;
   #lingerTimer: NodeJS.Timeout | undefined;
@@ -71,7 +76,11 @@ class Connection implements ConnectionContext, Drainable {
     this.#done = done;
     this.#writer = new BatchWriter(socket, {
       writeTimeout: settings.writeTimeout,
-      onFlush: (bytes, replies) => settings.events.next({ type: 'written', bytes, replies }),
+      onFlush: (bytes, replies) => {
+        const now = performance.now();
+        const latency = now - this.#arrivals.take(replies, this.#lastRead);
+        settings.events.next({ type: 'written', bytes, replies, latency });
+      },
       onWriteTimeout: () => this.#closeAs('write-timeout'),
     });
     settings.active.add(this);
@@ -99,6 +108,7 @@ class Connection implements ConnectionContext, Drainable {
 
   decoded(frames: number, pending: boolean): void {
     this.#frames += frames;
+    this.#arrivals.add(this.#lastRead, frames);
     if (pending && (frames > 0 || !this.#pending)) this.#startReadTimer();
     this.#pending = pending;
     if (this.#draining && (frames > 0 || !pending)) this.#input?.complete();
@@ -116,6 +126,7 @@ class Connection implements ConnectionContext, Drainable {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#finished) return;
+    this.#lastRead = performance.now();
     this.#frames = 0;
     this.#input?.next(chunk);
     this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });

@@ -14,8 +14,12 @@ export type ServerEvent =
   | { readonly type: 'opened' }
   /** One read: `bytes` received, `frames` decoded from them by the framing. */
   | { readonly type: 'read'; readonly bytes: number; readonly frames: number }
-  /** One batched write: `replies` replies, `bytes` bytes. */
-  | { readonly type: 'written'; readonly bytes: number; readonly replies: number }
+  /**
+   * One batched write of `replies` replies, `bytes` bytes. `latency` (ms) runs
+   * from the arrival of the oldest request it answers to the hand-over of the
+   * write to the socket: the reply latency of every reply in the batch.
+   */
+  | { readonly type: 'written'; readonly bytes: number; readonly replies: number; readonly latency: number }
   /** A served connection closed; `reason` says why. */
   | { readonly type: 'closed'; readonly reason: CloseReason };
 
