@@ -1,0 +1,61 @@
+import t from 'tap';
+import { ECHO_PREFIX, LineClient } from '../helpers/line-client.js';
+import { runCli, startCliServer } from '../helpers/cli.js';
+
+t.test('tcp-rx serve answers the reference protocol and exits 0 on SIGTERM', async (t) => {
+  const server = await startCliServer(['--workers', '2000']);
+  const client = await LineClient.open(server.port);
+  client.send('over the wire\n');
+  const [reply] = await client.readLines(1);
+  t.equal(reply!.replace(ECHO_PREFIX, ''), 'over the wire');
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+  await client.readToEnd();
+  t.match(server.stderr(), /SIGTERM: shutting down/);
+  t.match(server.stderr(), /drained/);
+});
+
+t.test('flags can come from TCPRX_* environment variables', async (t) => {
+  const server = await startCliServer([], { TCPRX_MAX_LINE: '16B' });
+  const client = await LineClient.open(server.port);
+  client.send('x'.repeat(17) + '\n');
+  t.equal((await client.readToEnd()).toString(), 'ERR line too long\n');
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+});
+
+t.test('a bad flag or value is one line on stderr naming it, exit 2', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['serve', '--bogus', '1'], /^tcp-rx: unknown flag --bogus/],
+    [['serve', '--idle-timeout', '60'], /^tcp-rx: --idle-timeout: '60' is not a duration/],
+    [['serve', '--addr', 'nowhere'], /^tcp-rx: --addr: 'nowhere' is not an address/],
+    [['serve', '--workers', '0'], /^tcp-rx: --workers: '0' is not a whole number/],
+    [['frobnicate'], /^tcp-rx: unknown command 'frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const run = runCli(args);
+    t.equal(await run.exited, 2, args.join(' '));
+    t.match(run.stderr(), message);
+    t.equal(run.stderr().trimEnd().split('\n').length, 1, 'one line');
+  }
+});
+
+t.test('a port in use is a clear message and exit 1', async (t) => {
+  const first = await startCliServer();
+  const second = runCli(['serve', '--addr', `127.0.0.1:${first.port}`]);
+  t.equal(await second.exited, 1);
+  t.equal(second.stderr(), `tcp-rx: address 127.0.0.1:${first.port} is already in use\n`);
+  first.child.kill('SIGTERM');
+  await first.exited;
+});
+
+t.test('--help explains every flag; --version prints the version', async (t) => {
+  const help = runCli(['--help']);
+  t.equal(await help.exited, 0);
+  for (const flag of ['addr', 'workers', 'queue', 'max-line', 'keepalive', 'idle-timeout', 'read-timeout', 'write-timeout', 'drain-timeout', 'log-format']) {
+    t.match(help.stdout(), new RegExp(`--${flag} .*TCPRX_${flag.toUpperCase().replace('-', '_')}`), flag);
+  }
+  const version = runCli(['--version']);
+  t.equal(await version.exited, 0);
+  t.match(version.stdout(), /^\d+\.\d+\.\d+/);
+});

@@ -1,0 +1,23 @@
+import t from 'tap';
+import { Clock, TIMESTAMP_LENGTH } from '../../source/protocols/clock.js';
+
+t.test('writes RFC 3339 UTC with microseconds, in place', async (t) => {
+  const clock = new Clock();
+  const target = Buffer.alloc(TIMESTAMP_LENGTH + 4, '-');
+  const before = Date.now();
+  const end = clock.write(target, 2);
+  const after = Date.now();
+  t.equal(end, 2 + TIMESTAMP_LENGTH);
+  const text = target.subarray(2, end).toString();
+  t.match(text, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+  const stamped = Date.parse(text);
+  t.ok(stamped >= before - 2 && stamped <= after + 2, `${text} is now`);
+  t.equal(target.subarray(0, 2).toString() + target.subarray(end).toString(), '----', 'writes nothing outside its place');
+});
+
+t.test('never goes backwards across calls in one second', async (t) => {
+  const clock = new Clock();
+  const stamps = Array.from({ length: 2000 }, () => clock.now());
+  const backwards = stamps.filter((now, i) => i > 0 && now < stamps[i - 1]! && now.slice(0, 19) === stamps[i - 1]!.slice(0, 19));
+  t.same(backwards, []);
+});
