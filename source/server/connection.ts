@@ -111,7 +111,7 @@ class Connection implements ConnectionContext, Drainable {
     this.#arrivals.add(this.#lastRead, frames);
     if (pending && (frames > 0 || !this.#pending)) this.#startReadTimer();
     this.#pending = pending;
-    if (this.#draining && (frames > 0 || !pending)) this.#input?.complete();
+    if (this.#draining && !pending) this.#input?.complete();
   }
 
   drain(): void {
