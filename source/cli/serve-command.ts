@@ -1,5 +1,6 @@
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
+import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { defaults, serve } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
@@ -15,6 +16,8 @@ const flags = {
   writeTimeout: { description: 'replies stuck unwritten for this long drop the connection (0 = off)', default: '30s', parse: parseDuration },
   drainTimeout: { description: 'on SIGTERM/SIGINT, time given to connections to finish', default: '30s', parse: parseDuration },
   logFormat: { description: 'log lines as text or json', default: 'text', parse: parseLogFormat },
+  metricsInterval: { description: 'time between metrics log lines (0 = none)', default: '10s', parse: parseDuration },
+  metricsAddr: { description: 'serve Prometheus metrics on http://host:port/metrics (default: off)', parse: parseAddress },
 };
 
 function parseLogFormat(text: string): 'text' | 'json' {
@@ -41,9 +44,15 @@ export const serveCommand: Command<typeof flags> = {
       readTimeout: options.readTimeout,
       writeTimeout: options.writeTimeout,
       drainTimeout: options.drainTimeout,
+      metricsInterval: options.metricsInterval,
       logger,
     });
     logger.log('info', `listening on ${formatAddress({ host: server.address.address, port: server.address.port })}`, { workers: options.workers, queue: options.queue });
+    if (options.metricsAddr) {
+      // Closes itself with the server.
+      const endpoint = await serveMetrics(server, options.metricsAddr);
+      logger.log('info', `metrics on http://${formatAddress({ host: endpoint.address.address, port: endpoint.address.port })}/metrics`);
+    }
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });

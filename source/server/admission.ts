@@ -57,7 +57,8 @@ export function workerPool(serve: (socket: Socket) => Observable<never>, options
       const served = socket$.pipe(
         filter(admit),
         mergeMap((socket) => {
-          waiting.delete(socket);
+          // Those turned away at shutdown left the queue already, as `rejected`.
+          if (waiting.delete(socket)) events.next({ type: 'dequeued' });
           // A socket turned away (or reset) while it waited has nothing left to serve.
           const served$ = socket.writableEnded || socket.destroyed ? EMPTY : serve(socket);
           return served$.pipe(finalize(() => admitted--));

@@ -8,6 +8,8 @@
 export type ServerEvent =
   /** A connection arrived while every worker was busy and waits in the queue. */
   | { readonly type: 'queued' }
+  /** A queued connection left the queue for a worker (or, reset while it waited, for nothing). */
+  | { readonly type: 'dequeued' }
   /** A connection was turned away before it was served. */
   | { readonly type: 'rejected'; readonly reason: RejectReason }
   /** A worker started serving a connection. */

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pipe, Subject, takeUntil, type Observable } from 'rxjs';
 import { lines } from '../framing/lines.js';
 import { textLogger, type Logger } from '../logger.js';
+import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { workerPool } from './admission.js';
 import { serveConnection, type Drainable, type Protocol } from './connection.js';
@@ -32,6 +33,8 @@ export interface ServeOptions {
   drainTimeout?: number;
   /** Where phases and misbehaving peers are reported. Default: text lines on stderr. */
   logger?: Logger;
+  /** Time between metrics snapshots, each emitted on `metrics$` and logged; 0 = none. Default 10 s. */
+  metricsInterval?: number;
 }
 
 /** The defaults of {@link ServeOptions}, as the CLI shows them. */
@@ -45,6 +48,7 @@ export const defaults = {
   readTimeout: 30_000,
   writeTimeout: 30_000,
   drainTimeout: 30_000,
+  metricsInterval: 10_000,
 } as const satisfies ServeOptions;
 
 /** How a shutdown went. */
@@ -53,8 +57,8 @@ export interface ShutdownResult {
   readonly destroyed: number;
 }
 
-/** A listening server. */
-export interface Server {
+/** A listening server; its metrics come as snapshots, see {@link MetricsSource}. */
+export interface Server extends MetricsSource {
   /** The address it is bound to (with the real port when 0 was asked for). */
   readonly address: AddressInfo;
   /** Everything that happens to its connections; see {@link ServerEvent}. Hot: subscribe early. */
@@ -117,6 +121,8 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     throw error;
   });
   server.on('error', (error) => logger.log('error', 'listener failed', { error }));
+  // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
+  const metrics = startMetrics(events, { ...settings, logger });
 
   let closed: Promise<ShutdownResult> | undefined;
   const close = async (): Promise<ShutdownResult> => {
@@ -141,6 +147,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   return {
     address,
     events$: events.asObservable(),
+    ...metrics,
     close: () => (closed ??= close()),
   };
 }

@@ -1,0 +1,102 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { ServerEvent } from '../server/events.js';
+
+/** Upper bounds (ms) of the lifetime latency histogram's buckets; the last bucket is unbounded. */
+export const LATENCY_BOUNDS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** The running counts behind every snapshot: what {@link accumulate} folds the event stream into. */
+export interface MetricsState {
+  opened: number;
+  closed: number;
+  queued: number;
+  dequeued: number;
+  rejected: number;
+  requests: number;
+  replies: number;
+  bytesIn: number;
+  bytesOut: number;
+  readonly closeReasons: Record<string, number>;
+  readonly rejectReasons: Record<string, number>;
+  /** Replies per latency bucket (not cumulative); one more entry than {@link LATENCY_BOUNDS_MS}. */
+  readonly latencyBuckets: number[];
+  /** Sum of every reply's latency (ms). */
+  latencySum: number;
+  /** Reply latencies (µs) since the interval began; whoever closes an interval resets it. */
+  readonly intervalLatency: RecordableHistogram;
+}
+
+/** A state with nothing counted yet. */
+export function emptyState(): MetricsState {
+  return {
+    opened: 0,
+    closed: 0,
+    queued: 0,
+    dequeued: 0,
+    rejected: 0,
+    requests: 0,
+    replies: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    closeReasons: {},
+    rejectReasons: {},
+    latencyBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
+    latencySum: 0,
+    intervalLatency: createHistogram(),
+  };
+}
+
+/**
+ * The reducer of the metrics `scan`: counts `event` into `state`.
+ *
+ * For speed on the hot path (one call per read and per batched write) it
+ * updates `state` in place and returns it, allocating nothing; the state must
+ * therefore have a single owner, the scan that folds one server's events.
+ */
+export function accumulate(state: MetricsState, event: ServerEvent): MetricsState {
+  switch (event.type) {
+    case 'read':
+      state.bytesIn += event.bytes;
+      state.requests += event.frames;
+      break;
+    case 'written':
+      state.bytesOut += event.bytes;
+      state.replies += event.replies;
+      recordLatency(state, event.latency, event.replies);
+      break;
+    case 'opened':
+      state.opened++;
+      break;
+    case 'closed':
+      state.closed++;
+      state.closeReasons[event.reason] = (state.closeReasons[event.reason] ?? 0) + 1;
+      break;
+    case 'queued':
+      state.queued++;
+      break;
+    case 'dequeued':
+      state.dequeued++;
+      break;
+    case 'rejected':
+      state.rejected++;
+      state.rejectReasons[event.reason] = (state.rejectReasons[event.reason] ?? 0) + 1;
+      break;
+  }
+  return state;
+}
+
+/** Connections waiting for a worker: queued, less those that left the queue for a worker or were turned away from it. */
+export function waiting(state: MetricsState): number {
+  return state.queued - state.dequeued - (state.rejectReasons['shutting-down'] ?? 0);
+}
+
+/** A batch's latency is the latency of each reply it carries: counted once per reply. */
+function recordLatency(state: MetricsState, latency: number, replies: number): void {
+  if (replies === 0) return;
+  let bucket = 0;
+  while (bucket < LATENCY_BOUNDS_MS.length && latency > LATENCY_BOUNDS_MS[bucket]!) bucket++;
+  state.latencyBuckets[bucket]! += replies;
+  state.latencySum += latency * replies;
+  // The histogram takes whole, positive values and no count: microseconds, once per reply.
+  const micros = Math.max(1, Math.round(latency * 1000));
+  for (let reply = 0; reply < replies; reply++) state.intervalLatency.record(micros);
+}

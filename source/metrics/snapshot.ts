@@ -1,0 +1,72 @@
+/**
+ * What the server has done, at one moment: lifetime totals, figures over the
+ * latest interval, and the state of the process.
+ *
+ * Totals only grow. Interval figures (`rates`, `latency`, `eventLoopDelayP99`)
+ * cover the `interval` seconds before `time`: for a periodic snapshot the time
+ * since the previous one; for `Server.snapshot()` the interval in
+ * progress. Durations are in milliseconds unless a name says otherwise.
+ */
+export interface MetricsSnapshot {
+  /** When it was taken (ms since the epoch). */
+  readonly time: number;
+  /** Seconds since the server started listening. */
+  readonly uptime: number;
+  /** Seconds covered by the interval figures, as measured, not as scheduled. */
+  readonly interval: number;
+  readonly connections: {
+    /** Being served now. */
+    readonly active: number;
+    /** Waiting for a worker now. */
+    readonly queued: number;
+    /** Turned away since the start (busy or shutting down); by reason in `rejectReasons`. */
+    readonly rejected: number;
+    /** Served since the start (each connection a worker took up, open or closed). */
+    readonly total: number;
+  };
+  /** Requests (frames) received since the start. */
+  readonly requests: number;
+  /** Replies written since the start. */
+  readonly replies: number;
+  /** Bytes since the start: `in` read from peers, `out` handed to their sockets. */
+  readonly bytes: { readonly in: number; readonly out: number };
+  /** Per second over the interval: its count divided by its measured length. */
+  readonly rates: {
+    readonly requests: number;
+    readonly replies: number;
+    readonly bytesIn: number;
+    readonly bytesOut: number;
+  };
+  /**
+   * Reply latency over the interval (ms, microsecond resolution): from the
+   * arrival of a request to the hand-over of its reply to the socket.
+   * All 0 when `count` is 0.
+   */
+  readonly latency: {
+    readonly count: number;
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
+  /**
+   * Reply latency since the start as a cumulative histogram, the shape
+   * Prometheus aggregates: `buckets[i].count` replies took at most
+   * `buckets[i].le` ms; the last bound is `Infinity`. `sum` is in ms.
+   */
+  readonly latencyHistogram: {
+    readonly buckets: ReadonlyArray<{ readonly le: number; readonly count: number }>;
+    readonly sum: number;
+    readonly count: number;
+  };
+  /** The worker pool: its size (the `workers` option) and the workers serving a connection now. */
+  readonly workers: { readonly size: number; readonly inUse: number };
+  /** 99th percentile of the event loop's delay over the interval (ms). */
+  readonly eventLoopDelayP99: number;
+  /** Process memory now (bytes): resident set and V8 heap in use. */
+  readonly memory: { readonly rss: number; readonly heapUsed: number };
+  /** Served connections closed since the start, by `CloseReason`. */
+  readonly closeReasons: Readonly<Record<string, number>>;
+  /** Connections turned away since the start, by `RejectReason`. */
+  readonly rejectReasons: Readonly<Record<string, number>>;
+}
