@@ -1,5 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { connectionContext } from '../connection-context.js';
+import { Observable, type Observer, type OperatorFunction, type Subscriber } from 'rxjs';
+import { connectionContext, type ConnectionContext } from '../connection-context.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
 import { defaultBufferPool, type BufferPool } from './buffer-pool.js';
 import { FrameAccumulator } from './frame-accumulator.js';
@@ -46,53 +46,73 @@ export interface LinesOptions {
 export function lines({ maxLength = 64 * 1024, pool = defaultBufferPool }: LinesOptions = {}): OperatorFunction<Buffer, Buffer> {
   return (source) =>
     new Observable<Buffer>((subscriber) => {
-      const context = connectionContext();
-      const partial = new FrameAccumulator(pool);
-
-      const tooLong = (frames: number): void => {
-        context?.decoded(frames, false);
-        partial.release();
-        subscriber.error(new FrameTooLongError(maxLength));
-      };
-
-      const subscription = source.subscribe({
-        next(chunk) {
-          let start = 0;
-          let frames = 0;
-          for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, start)) {
-            const held = partial.length;
-            const frame = withoutCR(held === 0 ? chunk.subarray(start, newline) : partial.complete(chunk, start, newline));
-            if (frame.length > maxLength) return tooLong(frames);
-            frames++;
-            subscriber.next(frame);
-            if (held > 0) partial.release();
-            if (subscriber.closed) return;
-            start = newline + 1;
-          }
-          // maxLength + 1: the held tail may end with the `\r` of a line of exactly maxLength.
-          if (partial.length + chunk.length - start > maxLength + 1) return tooLong(frames);
-          partial.append(chunk, start, chunk.length);
-          context?.decoded(frames, partial.length > 0);
-        },
-        error(error) {
-          partial.release();
-          subscriber.error(error);
-        },
-        complete() {
-          if (partial.length > 0) {
-            partial.release();
-            subscriber.error(new IncompleteFrameError());
-          } else {
-            subscriber.complete();
-          }
-        },
-      });
-
+      const splitter = new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), connectionContext());
+      const subscription = source.subscribe(splitter);
       return () => {
         subscription.unsubscribe();
-        partial.release();
+        splitter.release();
       };
     });
+}
+
+/** One subscription's state: observes chunks, emits lines (a class, not closures: it exists per connection). */
+class LineSplitter implements Observer<Buffer> {
+  readonly #lines: Subscriber<Buffer>;
+  readonly #maxLength: number;
+  readonly #partial: FrameAccumulator;
+  readonly #context: ConnectionContext | undefined;
+
+  constructor(lines: Subscriber<Buffer>, maxLength: number, partial: FrameAccumulator, context: ConnectionContext | undefined) {
+    this.#lines = lines;
+    this.#maxLength = maxLength;
+    this.#partial = partial;
+    this.#context = context;
+  }
+
+  next(chunk: Buffer): void {
+    const partial = this.#partial;
+    let start = 0;
+    let frames = 0;
+    for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, start)) {
+      const held = partial.length;
+      const frame = withoutCR(held === 0 ? chunk.subarray(start, newline) : partial.complete(chunk, start, newline));
+      if (frame.length > this.#maxLength) return this.#tooLong(frames);
+      frames++;
+      this.#lines.next(frame);
+      if (held > 0) partial.release();
+      if (this.#lines.closed) return;
+      start = newline + 1;
+    }
+    // maxLength + 1: the held tail may end with the `\r` of a line of exactly maxLength.
+    if (partial.length + chunk.length - start > this.#maxLength + 1) return this.#tooLong(frames);
+    partial.append(chunk, start, chunk.length);
+    this.#context?.decoded(frames, partial.length > 0);
+  }
+
+  error(error: unknown): void {
+    this.release();
+    this.#lines.error(error);
+  }
+
+  complete(): void {
+    if (this.#partial.length > 0) {
+      this.release();
+      this.#lines.error(new IncompleteFrameError());
+    } else {
+      this.#lines.complete();
+    }
+  }
+
+  /** Gives the partial line's pooled blocks back. */
+  release(): void {
+    this.#partial.release();
+  }
+
+  #tooLong(frames: number): void {
+    this.#context?.decoded(frames, false);
+    this.release();
+    this.#lines.error(new FrameTooLongError(this.#maxLength));
+  }
 }
 
 function withoutCR(frame: Buffer): Buffer {

@@ -4,14 +4,12 @@ import { isPooled } from '../framing/buffer-pool.js';
 /** What a protocol emits for the writer: bytes, or text sent as UTF-8. */
 export type Reply = string | Uint8Array;
 
-/** Options of {@link BatchWriter}. */
-export interface BatchWriterOptions {
-  /** Replies pending with no write progress for this long destroy the socket (ms; 0 = never). */
-  writeTimeout: number;
-  /** Called once per write handed to the socket. */
-  onFlush(bytes: number, replies: number): void;
-  /** Called when the write timeout expires, before the socket is destroyed. */
-  onWriteTimeout(): void;
+/** Whom the writer reports to: its connection. */
+export interface WriterOwner {
+  /** One write of `replies` replies, `bytes` bytes, was handed to the socket. */
+  flushed(bytes: number, replies: number): void;
+  /** The write timeout expired; the writer destroys the socket after this call. */
+  writeTimedOut(): void;
 }
 
 /**
@@ -25,18 +23,23 @@ export interface BatchWriterOptions {
  */
 export class BatchWriter {
   readonly #socket: Socket;
-  readonly #options: BatchWriterOptions;
+  readonly #owner: WriterOwner;
+  readonly #writeTimeout: number;
   readonly #pending: Reply[] = [];
   #bytes = 0;
   #scheduled = false;
-  /** Bytes handed to the socket are still waiting for the kernel. */
-  #waiting = false;
   #timer: NodeJS.Timeout | undefined;
+  /** The write timer runs: replies wait in the socket. */
+  #watching = false;
+  /** Bytes flushed when the current period began: progress is any more than that. */
+  #flushedAtWatch = 0;
 
-  constructor(socket: Socket, options: BatchWriterOptions) {
+  /** `writeTimeout` in ms; 0 = never. */
+  constructor(socket: Socket, owner: WriterOwner, writeTimeout: number) {
     this.#socket = socket;
-    this.#options = options;
-    socket.on('drain', () => socket.resume());
+    this.#owner = owner;
+    this.#writeTimeout = writeTimeout;
+    socket.on('drain', resume);
   }
 
   /** Queues a reply for the write at the end of this turn. */
@@ -46,14 +49,14 @@ export class BatchWriter {
     this.#bytes += typeof reply === 'string' ? Buffer.byteLength(reply) : reply.byteLength;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flush);
+      process.nextTick(flush, this);
     }
   }
 
   /** Writes what is queued, then `last`, and ends the socket's writing side. */
   end(last?: Reply): void {
     if (last !== undefined) this.push(last);
-    this.#flush();
+    this.flush();
     this.#socket.end();
   }
 
@@ -62,7 +65,8 @@ export class BatchWriter {
     clearTimeout(this.#timer);
   }
 
-  readonly #flush = (): void => {
+  /** Hands everything queued to the socket as one write. */
+  flush(): void {
     this.#scheduled = false;
     const count = this.#pending.length;
     if (count === 0 || this.#socket.destroyed) return;
@@ -70,29 +74,44 @@ export class BatchWriter {
     const bytes = this.#bytes;
     this.#pending.length = 0;
     this.#bytes = 0;
-    if (!this.#socket.write(data, this.#written)) this.#socket.pause();
-    this.#options.onFlush(bytes, count);
-    if (this.#socket.writableLength > 0 && !this.#waiting) this.#startWaiting();
-  };
-
-  readonly #written = (): void => {
-    if (this.#socket.writableLength === 0) this.#waiting = false;
-    else this.#timer?.refresh(); // progress: the kernel took some of it
-  };
-
-  #startWaiting(): void {
-    this.#waiting = true;
-    if (this.#options.writeTimeout <= 0) return;
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        if (!this.#waiting) return;
-        this.#options.onWriteTimeout();
-        this.#socket.destroy();
-      }, this.#options.writeTimeout).unref();
-    } else {
-      this.#timer.refresh();
-    }
+    if (!this.#socket.write(data)) this.#socket.pause();
+    this.#owner.flushed(bytes, count);
+    if (this.#socket.writableLength > 0 && this.#writeTimeout > 0 && !this.#watching) this.#watch();
   }
+
+  /**
+   * The write timer: replies still wait and the kernel took none of them for a
+   * whole period → drop the peer. Progress starts a new period.
+   */
+  checkProgress(): void {
+    this.#watching = false;
+    if (this.#socket.writableLength === 0) return;
+    if (this.#flushedNow() > this.#flushedAtWatch) return this.#watch();
+    this.#owner.writeTimedOut();
+    this.#socket.destroy();
+  }
+
+  #watch(): void {
+    this.#watching = true;
+    this.#flushedAtWatch = this.#flushedNow();
+    if (this.#timer === undefined) this.#timer = setTimeout(checkProgress, this.#writeTimeout, this).unref();
+    else this.#timer.refresh();
+  }
+
+  /** Bytes whose writes have completed: handed to the socket, less what still waits in it. */
+  #flushedNow(): number {
+    return this.#socket.bytesWritten - this.#socket.writableLength;
+  }
+}
+
+function flush(writer: BatchWriter): void {
+  writer.flush();
+}
+function checkProgress(writer: BatchWriter): void {
+  writer.checkProgress();
+}
+function resume(this: Socket): void {
+  this.resume();
 }
 
 function join(replies: readonly Reply[], bytes: number): Buffer {
