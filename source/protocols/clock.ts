@@ -2,38 +2,46 @@ import { performance } from 'node:perf_hooks';
 
 /** Length of a timestamp such as `2026-11-25T21:39:09.123456Z`. */
 export const TIMESTAMP_LENGTH = 27;
-const PREFIX_LENGTH = 20; // `2026-11-25T21:39:09.`
+/** `2026-11-25T21:39:09.123`: everything down to the millisecond, cached. */
+const MILLIS_LENGTH = 23;
+/** '000'…'999' as ASCII, for the microsecond digits. */
+const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0')).join(''), 'latin1');
 
 /**
  * RFC 3339 UTC timestamps with microseconds, written straight into a buffer.
  *
- * The date and time up to the second are formatted once per second and
- * copied; only the six fractional digits are computed per call, so stamping a
- * reply allocates nothing. The sub-millisecond digits come from the monotonic
- * clock, kept within a millisecond of the wall clock (re-anchored when NTP or
- * a person moves the wall clock).
+ * Everything down to the millisecond is formatted once per millisecond and
+ * copied; per call only the three microsecond digits are looked up, so
+ * stamping a reply allocates nothing and costs little more than reading the
+ * clock. The sub-millisecond digits come from the monotonic clock, kept within
+ * a millisecond of the wall clock (re-anchored when NTP or a person moves the
+ * wall clock, checked once a second).
  */
 export class Clock {
   #offset = performance.timeOrigin;
+  #millis = Number.NaN;
   #second = Number.NaN;
-  readonly #prefix = Buffer.alloc(PREFIX_LENGTH);
+  readonly #cached = Buffer.alloc(MILLIS_LENGTH);
 
   /** Writes the current time at `offset`; returns the offset after it. */
-  write(target: Buffer, offset: number): number {
-    let micros = Math.floor((performance.now() + this.#offset) * 1000);
-    const second = Math.floor(micros / 1e6);
-    if (second !== this.#second) {
-      micros = this.#recheck(micros);
-      this.#second = Math.floor(micros / 1e6);
-      this.#prefix.write(new Date(this.#second * 1000).toISOString(), 0, PREFIX_LENGTH, 'latin1');
+  write(target: Uint8Array, offset: number): number {
+    let now = performance.now() + this.#offset;
+    let millis = Math.floor(now);
+    if (millis !== this.#millis) {
+      if (Math.floor(millis / 1000) !== this.#second) {
+        now = this.#recheck(now);
+        millis = Math.floor(now);
+        this.#second = Math.floor(millis / 1000);
+      }
+      this.#millis = millis;
+      this.#cached.write(new Date(millis).toISOString(), 0, MILLIS_LENGTH, 'latin1');
     }
-    this.#prefix.copy(target, offset);
-    let fraction = micros - this.#second * 1e6;
-    for (let digit = offset + PREFIX_LENGTH + 5; digit >= offset + PREFIX_LENGTH; digit--) {
-      target[digit] = 0x30 + (fraction % 10);
-      fraction = Math.floor(fraction / 10);
-    }
-    target[offset + TIMESTAMP_LENGTH - 1] = 0x5a; // Z
+    target.set(this.#cached, offset);
+    const micros = 3 * Math.floor((now - millis) * 1000);
+    target[offset + 23] = DIGITS[micros]!;
+    target[offset + 24] = DIGITS[micros + 1]!;
+    target[offset + 25] = DIGITS[micros + 2]!;
+    target[offset + 26] = 0x5a; // Z
     return offset + TIMESTAMP_LENGTH;
   }
 
@@ -44,13 +52,14 @@ export class Clock {
     return text.toString('latin1');
   }
 
-  #recheck(micros: number): number {
+  /** Once a second: re-anchors to the wall clock if the monotonic clock has drifted from it by over a millisecond. */
+  #recheck(now: number): number {
     const wall = Date.now();
-    if (Math.abs(micros / 1000 - wall) <= 1) return micros;
+    if (Math.abs(now - wall) <= 1) return now;
     this.#offset = wall - performance.now();
-    return Math.floor((performance.now() + this.#offset) * 1000);
+    return performance.now() + this.#offset;
   }
 }
 
-/** One clock for the process: its per-second cache is shared by every connection. */
+/** One clock for the process: its per-millisecond cache is shared by every connection. */
 export const clock = new Clock();

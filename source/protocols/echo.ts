@@ -1,9 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { clock, TIMESTAMP_LENGTH } from './clock.js';
 
-const OPEN = Buffer.from('[');
 const ECHO = Buffer.from('] Echo: ');
-const OVERHEAD = OPEN.length + TIMESTAMP_LENGTH + ECHO.length + 1; // + '\n'
+const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO.length + 1; // '[' … '\n'
 
 /**
  * The reference protocol's handler: answers each frame with
@@ -25,12 +24,13 @@ export function echo(): OperatorFunction<Buffer, Buffer> {
 }
 
 /** The reference reply to one frame. */
-export function echoReply(frame: Buffer): Buffer {
+export function echoReply(frame: Uint8Array): Buffer {
   const reply = Buffer.allocUnsafe(OVERHEAD + frame.length);
-  let offset = OPEN.copy(reply, 0);
-  offset = clock.write(reply, offset);
-  offset += ECHO.copy(reply, offset);
-  offset += frame.copy(reply, offset);
-  reply[offset] = 0x0a;
+  reply[0] = 0x5b; // [
+  let offset = clock.write(reply, 1);
+  reply.set(ECHO, offset);
+  offset += ECHO.length;
+  reply.set(frame, offset);
+  reply[offset + frame.length] = 0x0a;
   return reply;
 }
