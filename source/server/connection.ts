@@ -6,6 +6,7 @@ import { ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
+import type { Expiring } from './timeout-sweeper.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 
 /**
@@ -25,18 +26,18 @@ export interface ConnectionSettings {
   readonly writeTimeout: number;
   readonly events: { next(event: ServerEvent): void };
   readonly logger: Logger;
-  /** Connections being served, so that shutdown can reach them. */
-  readonly active: Set<Drainable>;
+  /** Connections being served, so that shutdown and the timeout sweeper can reach them. */
+  readonly active: Set<ActiveConnection>;
 }
 
-/** A connection as shutdown sees it. */
-export interface Drainable {
+/** A connection as the server sees it. */
+export interface ActiveConnection extends Expiring {
   /** Stops taking requests once the frame in progress is complete; closes when every reply is written. */
   drain(): void;
 }
 
 /** After our side has finished, how long a peer that keeps sending is given to close its side. */
-const LINGER = 5_000;
+export const LINGER = 5_000;
 
 /**
  * Serves one socket: its chunks flow through `protocol` into a batching
@@ -58,7 +59,7 @@ export function serveConnection(socket: Socket, protocol: Protocol, settings: Co
 const kConnection = Symbol('tcp-rx connection');
 type ServedSocket = Socket & { [kConnection]: Connection };
 
-class Connection implements ConnectionContext, Drainable, Observer<Reply>, WriterOwner {
+class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
@@ -72,11 +73,15 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
   #pending = false;
   #frames = 0;
   readonly #arrivals = new Arrivals();
-  /** When the latest chunk arrived (performance.now()). */
+  /** When the latest chunk arrived (performance.now() time, as are the other instants). */
   #lastRead = 0;
+  /** Last read or write: for the idle timeout. */
+  #lastActive = performance.now();
+  /** When the unfinished frame began: for the read timeout. */
+  #frameStarted = 0;
+  /** When our side finished: for the linger. */
+  #finishedAt = 0;
   #reason: CloseReason | undefined;
-  #readTimer: NodeJS.Timeout | undefined;
-  #lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.socket = Object.assign(socket, { [kConnection]: this });
@@ -89,10 +94,6 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
     socket.on('error', onError);
     socket.on('data', onData);
     socket.on('end', onEnd);
-    if (settings.idleTimeout > 0) {
-      socket.setTimeout(settings.idleTimeout);
-      socket.on('timeout', onIdle);
-    }
     const chunks = new Observable<Buffer>((input) => {
       this.#input = input;
     });
@@ -105,16 +106,32 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
   decoded(frames: number, pending: boolean): void {
     this.#frames += frames;
     this.#arrivals.add(this.#lastRead, frames);
-    if (pending && (frames > 0 || !this.#pending)) this.#startReadTimer();
+    if (pending && (frames > 0 || !this.#pending)) this.#frameStarted = this.#lastRead;
     this.#pending = pending;
     if (this.#draining && !pending) this.#input?.complete();
   }
 
-  // Drainable: shutdown.
+  // ActiveConnection: shutdown, and the timeout sweeper (below).
 
   drain(): void {
     this.#draining = true;
     if (!this.#pending) this.#input?.complete();
+  }
+
+  // Expiring: the timeout sweeper's call.
+
+  expire(now: number): void {
+    const { idleTimeout, readTimeout } = this.#settings;
+    if (this.#finished) {
+      if (now - this.#finishedAt >= LINGER) this.socket.destroy();
+    } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
+      this.destroy('idle-timeout');
+    } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
+      this.#pipeline?.unsubscribe();
+      this.error(new ProtocolError('ERR read timeout\n', 'read-timeout'));
+    } else {
+      this.#writer.expire(now);
+    }
   }
 
   destroy(reason: CloseReason): void {
@@ -148,7 +165,8 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
   // WriterOwner: what the writer reports.
 
   flushed(bytes: number, replies: number): void {
-    const latency = performance.now() - this.#arrivals.take(replies, this.#lastRead);
+    const now = (this.#lastActive = performance.now());
+    const latency = now - this.#arrivals.take(replies, this.#lastRead);
     this.#settings.events.next({ type: 'written', bytes, replies, latency });
   }
 
@@ -160,7 +178,7 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
 
   read(chunk: Buffer): void {
     if (this.#finished) return;
-    this.#lastRead = performance.now();
+    this.#lastRead = this.#lastActive = performance.now();
     this.#frames = 0;
     this.#input?.next(chunk);
     this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });
@@ -176,9 +194,6 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
   }
 
   closed(): void {
-    clearTimeout(this.#readTimer);
-    clearTimeout(this.#lingerTimer);
-    this.#writer.dispose();
     this.#finished = true;
     this.#pipeline?.unsubscribe();
     this.#settings.active.delete(this);
@@ -186,23 +201,10 @@ class Connection implements ConnectionContext, Drainable, Observer<Reply>, Write
     this.#done.complete();
   }
 
-  readTimedOut(): void {
-    if (!this.#pending || this.#finished) return;
-    this.#pipeline?.unsubscribe();
-    this.error(new ProtocolError('ERR read timeout\n', 'read-timeout'));
-  }
-
   #finish(last?: Reply): void {
     this.#finished = true;
+    this.#finishedAt = performance.now();
     this.#writer.end(last);
-    if (!this.socket.readableEnded) this.#lingerTimer = setTimeout(lingerExpired, LINGER, this.socket).unref();
-  }
-
-  #startReadTimer(): void {
-    const timeout = this.#settings.readTimeout;
-    if (timeout <= 0) return;
-    if (this.#readTimer === undefined) this.#readTimer = setTimeout(readTimedOut, timeout, this).unref();
-    else this.#readTimer.refresh();
   }
 
   /** The first reason given is the one counted. */
@@ -226,13 +228,4 @@ function onError(this: ServedSocket): void {
 }
 function onClose(this: ServedSocket): void {
   this[kConnection].closed();
-}
-function onIdle(this: ServedSocket): void {
-  this[kConnection].destroy('idle-timeout');
-}
-function readTimedOut(connection: Connection): void {
-  connection.readTimedOut();
-}
-function lingerExpired(socket: Socket): void {
-  socket.destroy();
 }

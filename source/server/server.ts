@@ -5,9 +5,10 @@ import { textLogger, type Logger } from '../logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { workerPool } from './admission.js';
-import { serveConnection, type Drainable, type Protocol } from './connection.js';
+import { LINGER, serveConnection, type ActiveConnection, type Protocol } from './connection.js';
 import type { ServerEvent } from './events.js';
 import { createListener, listen } from './listener.js';
+import { sweepTimeouts } from './timeout-sweeper.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
 export interface ServeOptions {
@@ -102,7 +103,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const logger = options.logger ?? textLogger();
   const events = new Subject<ServerEvent>();
   const closing = new Subject<void>();
-  const active = new Set<Drainable>();
+  const active = new Set<ActiveConnection>();
   const handler = protocol ?? referenceProtocol(settings);
 
   const { server, connection$ } = createListener(settings);
@@ -123,6 +124,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   server.on('error', (error) => logger.log('error', 'listener failed', { error }));
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
   const metrics = startMetrics(events, { ...settings, logger });
+  const stopSweeping = sweepTimeouts(active, [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, LINGER]);
 
   let closed: Promise<ShutdownResult> | undefined;
   const close = async (): Promise<ShutdownResult> => {
@@ -139,6 +141,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     }, settings.drainTimeout);
     await finished;
     clearTimeout(deadline);
+    stopSweeping();
     events.complete();
     if (destroyed === 0) logger.log('info', 'drained: every connection closed');
     return { destroyed };

@@ -28,11 +28,9 @@ export class BatchWriter {
   readonly #pending: Reply[] = [];
   #bytes = 0;
   #scheduled = false;
-  #timer: NodeJS.Timeout | undefined;
-  /** The write timer runs: replies wait in the socket. */
-  #watching = false;
-  /** Bytes flushed when the current period began: progress is any more than that. */
-  #flushedAtWatch = 0;
+  /** Bytes whose writes had completed at the last check, and when that figure last moved. */
+  #flushed = 0;
+  #progressAt = 0;
 
   /** `writeTimeout` in ms; 0 = never. */
   constructor(socket: Socket, owner: WriterOwner, writeTimeout: number) {
@@ -60,11 +58,6 @@ export class BatchWriter {
     this.#socket.end();
   }
 
-  /** Stops the write timer (the socket has closed). */
-  dispose(): void {
-    clearTimeout(this.#timer);
-  }
-
   /** Hands everything queued to the socket as one write. */
   flush(): void {
     this.#scheduled = false;
@@ -76,39 +69,29 @@ export class BatchWriter {
     this.#bytes = 0;
     if (!this.#socket.write(data)) this.#socket.pause();
     this.#owner.flushed(bytes, count);
-    if (this.#socket.writableLength > 0 && this.#writeTimeout > 0 && !this.#watching) this.#watch();
   }
 
   /**
-   * The write timer: replies still wait and the kernel took none of them for a
-   * whole period → drop the peer. Progress starts a new period.
+   * The sweeper's check: replies have waited in the socket with no write
+   * progress (the kernel taking none of them) for a whole write timeout →
+   * drop the peer.
    */
-  checkProgress(): void {
-    this.#watching = false;
-    if (this.#socket.writableLength === 0) return;
-    if (this.#flushedNow() > this.#flushedAtWatch) return this.#watch();
-    this.#owner.writeTimedOut();
-    this.#socket.destroy();
-  }
-
-  #watch(): void {
-    this.#watching = true;
-    this.#flushedAtWatch = this.#flushedNow();
-    if (this.#timer === undefined) this.#timer = setTimeout(checkProgress, this.#writeTimeout, this).unref();
-    else this.#timer.refresh();
-  }
-
-  /** Bytes whose writes have completed: handed to the socket, less what still waits in it. */
-  #flushedNow(): number {
-    return this.#socket.bytesWritten - this.#socket.writableLength;
+  expire(now: number): void {
+    if (this.#writeTimeout <= 0) return;
+    const waiting = this.#socket.writableLength;
+    const flushed = waiting === 0 ? 0 : this.#socket.bytesWritten - waiting;
+    if (waiting === 0 || flushed !== this.#flushed) {
+      this.#flushed = flushed;
+      this.#progressAt = now;
+    } else if (now - this.#progressAt >= this.#writeTimeout) {
+      this.#owner.writeTimedOut();
+      this.#socket.destroy();
+    }
   }
 }
 
 function flush(writer: BatchWriter): void {
   writer.flush();
-}
-function checkProgress(writer: BatchWriter): void {
-  writer.checkProgress();
 }
 function resume(this: Socket): void {
   this.resume();
