@@ -15,3 +15,15 @@ export { Clock, clock } from './protocols/clock.js';
 export { ProtocolError, FrameTooLongError, IncompleteFrameError } from './errors.js';
 export { connectionContext, type ConnectionContext } from './connection-context.js';
 export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { connect, type ConnectOptions } from './client/connect.js';
+export { ClientConnection, type RequestOptions } from './client/client-connection.js';
+export { Pool, type PoolOptions } from './client/pool.js';
+export {
+  ClientError,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+  ConnectionClosedError,
+  ConnectionResetError,
+  RequestTimeoutError,
+} from './client/errors.js';
+export { parseAddress, formatAddress, type Address } from './address.js';
