@@ -31,8 +31,8 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
 const SCENARIOS = [
   { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 1000 : 4000, warmup: quick ? 300 : 1000, repeat: quick ? 1 : 3 },
   { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 1000 : 4000, warmup: quick ? 300 : 1000, repeat: quick ? 1 : 3 },
-  { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1500 : 5000, warmup: quick ? 300 : 1000, repeat: 1 },
-  { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 3000 },
+  { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, repeat: 1 },
+  { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
 ];
 
 /** @type {Measure} */
