@@ -93,3 +93,14 @@ t.test('a bad flag value is a usage error, exit code 2', async (t) => {
   t.equal(code, 2);
   t.match(stderr, /--depth: '0' is not a whole number ≥ 1/);
 });
+
+t.test('connections a busy server turns away count their requests as failed', async (t) => {
+  // One worker, no queue: of three connections two get `ERR server busy` and are closed.
+  const { address } = await startServer(t, { workers: 1, queue: 0 });
+  const { code, stdout } = await bench(['--addr', `127.0.0.1:${address.port}`, '--clients', '3', '--requests', '30', '--warmup', '0', '--json']);
+  t.equal(code, 1);
+  const result = JSON.parse(stdout);
+  t.equal(result.total, 30, 'every request is accounted for');
+  t.ok(result.failed >= 2, `${result.failed} failed`);
+  t.equal(result.successful + result.failed, 30);
+});
