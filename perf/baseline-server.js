@@ -60,7 +60,10 @@ server.listen(port, host, () => {
 });
 for (const signal of /** @type {const} */ (['SIGTERM', 'SIGINT'])) process.once(signal, () => process.exit(0));
 
-/** @param {string} text host:port, :port or [v6]:port */
+/**
+ * @param {string} text host:port, :port or [v6]:port
+ * @returns {[string | undefined, number]}
+ */
 function splitAddress(text) {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
   if (!match) throw new RangeError(`'${text}' is not an address: use host:port, :port or [::1]:port`);

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { once } from 'node:events';
+import { residentBytes as readResidentBytes } from '../dist/bench/process-memory.js';
 
 /** Whether processes can be pinned to a core (Linux with taskset). */
 export const canPin = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -48,12 +49,11 @@ export async function waitListening(port, timeout = 10_000) {
 }
 
 /**
- * The process's resident set size in bytes (VmRSS).
+ * The process's resident set size in bytes (VmRSS); NaN where it cannot be read.
  * @param {number} pid
  */
 export function residentBytes(pid) {
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return match ? Number(match[1]) * 1024 : Number.NaN;
+  return readResidentBytes(pid) ?? Number.NaN;
 }
 
 /**
@@ -80,4 +80,21 @@ export async function runNode(core, args) {
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const [code] = await once(child, 'exit');
   return { code, stdout, stderr };
+}
+
+/**
+ * Waits until process `pid` has gone quiet (under 5% of a core over 100 ms),
+ * at most `timeout` ms: a server still closing the last run's 10,000
+ * connections would otherwise steal the shared core from the next run.
+ * @param {number} pid
+ */
+export async function waitQuiet(pid, timeout = 3_000) {
+  const deadline = Date.now() + timeout;
+  let before = cpuSeconds(pid);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = cpuSeconds(pid);
+    if (now - before < 0.005) return;
+    before = now;
+  }
 }

@@ -12,7 +12,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
-import { canPin, cpuSeconds, residentBytes, runNode } from './processes.js';
+import { canPin, cpuSeconds, residentBytes, runNode, waitQuiet } from './processes.js';
 import { startServer } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -29,8 +29,8 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
  * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
  */
 const SCENARIOS = [
-  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 1000 : 4000, warmup: quick ? 300 : 1000, repeat: quick ? 1 : 3 },
-  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 1000 : 4000, warmup: quick ? 300 : 1000, repeat: quick ? 1 : 3 },
+  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
+  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
   { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, repeat: 1 },
   { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
 ];
@@ -81,7 +81,8 @@ function median(runs) {
  * @returns {Promise<ScenarioResult>}
  */
 async function runScenario(scenario) {
-  const servers = { tcpRx: await startServer('tcp-rx'), baseline: await startServer('baseline') };
+  const [tcpRx, baseline] = await Promise.all([startServer('tcp-rx'), startServer('baseline')]);
+  const servers = { tcpRx, baseline };
   try {
     if (scenario.kind === 'idle') {
       /** @param {import('./servers.js').RunningServer} server */
@@ -89,13 +90,19 @@ async function runScenario(scenario) {
         const held = await holdIdleConnections({ port: server.port, count: scenario.connections, hold: scenario.hold, measure: () => residentBytes(server.pid) });
         return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss: held.measured };
       };
-      return { name: scenario.name, kind: 'idle', tcpRx: await idle(servers.tcpRx), baseline: await idle(servers.baseline) };
+      const tcpRxHeld = await idle(servers.tcpRx);
+      await waitQuiet(servers.tcpRx.pid);
+      return { name: scenario.name, kind: 'idle', tcpRx: tcpRxHeld, baseline: await idle(servers.baseline) };
     }
     /** @type {{ tcpRx: Measure[], baseline: Measure[] }} */
     const runs = { tcpRx: [], baseline: [] };
     for (let round = 0; round < scenario.repeat; round++) {
-      const order = /** @type {const} */ (round % 2 === 0 ? ['tcpRx', 'baseline'] : ['baseline', 'tcpRx']);
-      for (const which of order) runs[which].push(await bench(servers[which], scenario));
+      /** @type {Array<'tcpRx' | 'baseline'>} */
+      const order = round % 2 === 0 ? ['tcpRx', 'baseline'] : ['baseline', 'tcpRx'];
+      for (const which of order) {
+        runs[which].push(await bench(servers[which], scenario));
+        await waitQuiet(servers[which].pid);
+      }
     }
     return { name: scenario.name, kind: 'load', tcpRx: median(runs.tcpRx), baseline: median(runs.baseline) };
   } finally {

@@ -5,7 +5,7 @@ import { freePort, spawnNode, waitListening } from './processes.js';
 
 export const SERVER_CORE = 0;
 
-const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 
 /** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
 

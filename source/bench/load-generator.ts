@@ -45,7 +45,8 @@ export interface LoadProgress {
 
 /** The outcome of {@link runLoad}. Latencies in milliseconds. */
 export interface LoadResult {
-  readonly connections: { readonly wanted: number; readonly opened: number; readonly failed: number };
+  /** `time`: ms taken to open them all (the server's accept rate shows here). */
+  readonly connections: { readonly wanted: number; readonly opened: number; readonly failed: number; readonly time: number };
   /** Length of the measured part of the run. */
   readonly duration: number;
   readonly total: number;
@@ -67,9 +68,10 @@ const WATCH_INTERVAL = 250;
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connectionCount = Math.min(options.connections, options.clients);
+  const connecting = performance.now();
   const sockets = await openSockets(options.host, options.port, connectionCount, options.connectConcurrency ?? 256);
   const opened = sockets.filter((socket): socket is Socket => socket !== undefined);
-  const connections = { wanted: connectionCount, opened: opened.length, failed: connectionCount - opened.length };
+  const connections = { wanted: connectionCount, opened: opened.length, failed: connectionCount - opened.length, time: performance.now() - connecting };
 
   const timed = options.duration !== undefined;
   let finish!: () => void;

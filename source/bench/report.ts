@@ -14,7 +14,7 @@ export function successRate(result: LoadResult): number {
 /** The two blocks `tcp-rx bench` prints: Load Test Results and Performance Validation. */
 export function formatReport(result: LoadResult, checks: readonly TargetCheck[]): string {
   const rows: Array<[string, string]> = [
-    ['Connections', `${count(result.connections.opened)} of ${count(result.connections.wanted)}`],
+    ['Connections', `${count(result.connections.opened)} of ${count(result.connections.wanted)}, opened in ${(result.connections.time / 1000).toFixed(2)} s`],
     ['Duration', `${(result.duration / 1000).toFixed(2)} s`],
     ['Total requests', count(result.total)],
     ['Successful', count(result.successful)],

@@ -5,7 +5,7 @@ import { checkTargets } from '../../source/bench/targets.js';
 function result(overrides: Partial<LoadResult> & { opened?: number; avg?: number } = {}): LoadResult {
   const { opened = 10_000, avg = 0.5, ...rest } = overrides;
   return {
-    connections: { wanted: opened, opened, failed: 0 },
+    connections: { wanted: opened, opened, failed: 0, time: 1 },
     duration: 1000,
     total: 150_000,
     successful: 150_000,
