@@ -20,3 +20,15 @@ export { metricsLine, metricsFields } from './metrics/log-line.js';
 export { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus.js';
 export { serveMetrics, type MetricsEndpoint } from './metrics/metrics-endpoint.js';
 export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { connect, type ConnectOptions } from './client/connect.js';
+export { ClientConnection, type RequestOptions } from './client/client-connection.js';
+export { Pool, type PoolOptions } from './client/pool.js';
+export {
+  ClientError,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+  ConnectionClosedError,
+  ConnectionResetError,
+  RequestTimeoutError,
+} from './client/errors.js';
+export { parseAddress, formatAddress, type Address } from './address.js';

@@ -2,9 +2,10 @@
 import meow from 'meow';
 import type { Command } from './command.js';
 import { describeFlags, meowFlags, readFlags, UsageError, type FlagSpecs } from './flags.js';
+import { benchCommand } from './bench-command.js';
 import { serveCommand } from './serve-command.js';
 
-const commands: ReadonlyArray<Command<FlagSpecs>> = [serveCommand as unknown as Command<FlagSpecs>];
+const commands: ReadonlyArray<Command<FlagSpecs>> = [serveCommand, benchCommand] as unknown as ReadonlyArray<Command<FlagSpecs>>;
 
 const help = `
   Usage

@@ -1,0 +1,100 @@
+// @ts-check
+/** Child processes of the perf run: pinned to a core, watched through /proc. */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { once } from 'node:events';
+import { residentBytes as readResidentBytes } from '../dist/bench/process-memory.js';
+
+/** Whether processes can be pinned to a core (Linux with taskset). */
+export const canPin = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/**
+ * Spawns `node args…` pinned to `core` when taskset exists.
+ * @param {number} core
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} [options]
+ */
+export function spawnNode(core, args, options = {}) {
+  const [command, argv] = canPin ? ['taskset', ['-c', String(core), process.execPath, ...args]] : [process.execPath, args];
+  return spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+}
+
+/** A loopback port that is free now. */
+export async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * Resolves once something accepts connections on `port`; rejects after `timeout` ms.
+ * @param {number} port
+ */
+export async function waitListening(port, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(socket.destroy() && true));
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * The process's resident set size in bytes (VmRSS); NaN where it cannot be read.
+ * @param {number} pid
+ */
+export function residentBytes(pid) {
+  return readResidentBytes(pid) ?? Number.NaN;
+}
+
+/**
+ * CPU time the process has used, in seconds (user + system, from /proc/<pid>/stat).
+ * @param {number} pid
+ */
+export function cpuSeconds(pid) {
+  // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+}
+
+/**
+ * Runs `node args…` to the end; resolves with its stdout.
+ * @param {number} core
+ * @param {string[]} args
+ */
+export async function runNode(core, args) {
+  const child = spawnNode(core, args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  return { code, stdout, stderr };
+}
+
+/**
+ * Waits until process `pid` has gone quiet (under 5% of a core over 100 ms),
+ * at most `timeout` ms: a server still closing the last run's 10,000
+ * connections would otherwise steal the shared core from the next run.
+ * @param {number} pid
+ */
+export async function waitQuiet(pid, timeout = 3_000) {
+  const deadline = Date.now() + timeout;
+  let before = cpuSeconds(pid);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = cpuSeconds(pid);
+    if (now - before < 0.005) return;
+    before = now;
+  }
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm run perf [-- --quick]`: every scenario against tcp-rx and against the
+ * plain-net baseline, side by side in one run. Each server is a separate
+ * process pinned to core 0 and the load generator (`tcp-rx bench`) is pinned
+ * to core 1 when taskset exists. Prints one table and the reference's
+ * targets; writes perf/results/<timestamp>.json and perf/latest.svg.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { renderChart } from './chart.js';
+import { holdIdleConnections } from './idle-connections.js';
+import { canPin, cpuSeconds, residentBytes, runNode, waitQuiet } from './processes.js';
+import { startServer } from './servers.js';
+import { checkTargets, formatTable } from './table.js';
+
+/** @typedef {import('./table.js').Measure} Measure */
+/** @typedef {import('./table.js').ScenarioResult} ScenarioResult */
+
+const LOAD_CORE = 1;
+const quick = process.argv.includes('--quick');
+const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
+
+/**
+ * Scenarios: `load` ones run `tcp-rx bench` (repeated `repeat` times, the median
+ * kept), the `idle` one holds connections open and reads the server's memory.
+ * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
+ */
+const SCENARIOS = [
+  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
+  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
+  { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, repeat: 1 },
+  { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
+];
+
+/** @type {Measure} */
+const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
+
+/**
+ * One `tcp-rx bench` run against `server`.
+ * @param {import('./servers.js').RunningServer} server
+ * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
+ * @returns {Promise<Measure>}
+ */
+async function bench(server, { clients, depth, duration, warmup }) {
+  const cpuBefore = cpuSeconds(server.pid);
+  const started = performance.now();
+  const { stdout, stderr } = await runNode(LOAD_CORE, [
+    here('../dist/cli/main.js'), 'bench', '--addr', `127.0.0.1:${server.port}`, '--clients', String(clients), '--depth', String(depth),
+    '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--server-pid', String(server.pid), '--json',
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  let result;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    throw new Error(`bench against ${server.name} printed no result: ${stderr}`);
+  }
+  return {
+    requestsPerSecond: result.requestsPerSecond,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    avg: result.latency.avg,
+    failed: result.failed + result.connections.failed,
+    opened: result.connections.opened,
+    rss: result.serverRss ?? NaN,
+    cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds,
+  };
+}
+
+/** @param {Measure[]} runs the run with the median requests/s */
+function median(runs) {
+  return [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
+}
+
+/**
+ * Runs one scenario against both servers, fresh processes each, alternating which goes first.
+ * @param {(typeof SCENARIOS)[number]} scenario
+ * @returns {Promise<ScenarioResult>}
+ */
+async function runScenario(scenario) {
+  const [tcpRx, baseline] = await Promise.all([startServer('tcp-rx'), startServer('baseline')]);
+  const servers = { tcpRx, baseline };
+  try {
+    if (scenario.kind === 'idle') {
+      /** @param {import('./servers.js').RunningServer} server */
+      const idle = async (server) => {
+        const held = await holdIdleConnections({ port: server.port, count: scenario.connections, hold: scenario.hold, measure: () => residentBytes(server.pid) });
+        return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss: held.measured };
+      };
+      const tcpRxHeld = await idle(servers.tcpRx);
+      await waitQuiet(servers.tcpRx.pid);
+      return { name: scenario.name, kind: 'idle', tcpRx: tcpRxHeld, baseline: await idle(servers.baseline) };
+    }
+    /** @type {{ tcpRx: Measure[], baseline: Measure[] }} */
+    const runs = { tcpRx: [], baseline: [] };
+    for (let round = 0; round < scenario.repeat; round++) {
+      /** @type {Array<'tcpRx' | 'baseline'>} */
+      const order = round % 2 === 0 ? ['tcpRx', 'baseline'] : ['baseline', 'tcpRx'];
+      for (const which of order) {
+        runs[which].push(await bench(servers[which], scenario));
+        await waitQuiet(servers[which].pid);
+      }
+    }
+    return { name: scenario.name, kind: 'load', tcpRx: median(runs.tcpRx), baseline: median(runs.baseline) };
+  } finally {
+    await Promise.all([servers.tcpRx.stop(), servers.baseline.stop()]);
+  }
+}
+
+const started = Date.now();
+const date = new Date();
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
+process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
+
+/** @type {ScenarioResult[]} */
+const results = [];
+for (const scenario of SCENARIOS) {
+  process.stderr.write(`  ${scenario.name}…`);
+  const scenarioStart = Date.now();
+  results.push(await runScenario(scenario));
+  process.stderr.write(` ${((Date.now() - scenarioStart) / 1000).toFixed(1)} s\n`);
+}
+
+const targets = checkTargets(results);
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine}${quick ? ' · --quick' : ''}`;
+console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
+for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
+
+mkdirSync(here('results'), { recursive: true });
+const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
+writeFileSync(here('latest.svg'), renderChart(results, subtitle));
+console.log(`\nwrote ${resultsFile} and ${here('latest.svg')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

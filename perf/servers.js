@@ -1,0 +1,44 @@
+// @ts-check
+/** The servers under test, each a separate process pinned to the server core. */
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnNode, waitListening } from './processes.js';
+
+export const SERVER_CORE = 0;
+
+const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
+
+/** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
+
+/** The servers compared, by name: how to start each on a port. */
+export const SERVERS = {
+  /** tcp-rx's CLI, with workers for 10,000 connections and no idle cut-off during a run. */
+  'tcp-rx': (/** @type {number} */ port) => [
+    here('../dist/cli/main.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--log-format', 'json',
+  ],
+  baseline: (/** @type {number} */ port) => [here('baseline-server.js'), `127.0.0.1:${port}`],
+};
+
+/**
+ * Starts server `name` on a free port; resolves once it accepts connections.
+ * @param {keyof typeof SERVERS} name
+ * @returns {Promise<RunningServer>}
+ */
+export async function startServer(name) {
+  const port = await freePort();
+  const child = spawnNode(SERVER_CORE, SERVERS[name](port), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = ''; // kept to explain an early exit; a server's log lines are not the run's output
+  child.stderr?.on('data', (chunk) => (log = (log + chunk).slice(-4000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await Promise.race([waitListening(port), exited.then(() => Promise.reject(new Error(`${name} exited before listening:\n${log}`)))]);
+  if (child.pid === undefined) throw new Error(`${name} has no pid`);
+  return {
+    name,
+    port,
+    // With taskset the child is taskset, which execs node: same pid.
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// @ts-check
+/** The perf run's printed table and the reference's four targets. */
+
+/** @typedef {{ requestsPerSecond: number, p50: number, p99: number, avg: number, failed: number, opened: number, rss: number, cpu: number }} Measure */
+/** @typedef {{ name: string, kind: 'load' | 'idle', tcpRx: Measure, baseline: Measure }} ScenarioResult */
+
+const int = (/** @type {number} */ value) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
+const ms = (/** @type {number} */ value) => (Number.isFinite(value) ? value.toFixed(2) : '–');
+const mib = (/** @type {number} */ bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024 ** 2).toFixed(1)}` : '–');
+const ratio = (/** @type {number} */ a, /** @type {number} */ b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+/**
+ * The results as a Markdown table (it reads well in a terminal and pastes into the README).
+ * @param {ScenarioResult[]} scenarios
+ */
+export function formatTable(scenarios) {
+  const rows = [
+    ['Scenario', 'tcp-rx req/s', 'baseline req/s', 'ratio', 'tcp-rx p50 / p99 ms', 'baseline p50 / p99 ms', 'tcp-rx RSS MiB', 'baseline RSS MiB', 'RSS ratio', 'server CPU tcp-rx / baseline'],
+    ...scenarios.map(({ name, kind, tcpRx, baseline }) => [
+      name,
+      kind === 'load' ? int(tcpRx.requestsPerSecond) : `${int(tcpRx.opened)} held`,
+      kind === 'load' ? int(baseline.requestsPerSecond) : `${int(baseline.opened)} held`,
+      kind === 'load' ? ratio(tcpRx.requestsPerSecond, baseline.requestsPerSecond) : '',
+      kind === 'load' ? `${ms(tcpRx.p50)} / ${ms(tcpRx.p99)}` : '',
+      kind === 'load' ? `${ms(baseline.p50)} / ${ms(baseline.p99)}` : '',
+      mib(tcpRx.rss),
+      mib(baseline.rss),
+      ratio(tcpRx.rss, baseline.rss),
+      kind === 'load' ? `${Math.round(tcpRx.cpu * 100)}% / ${Math.round(baseline.cpu * 100)}%` : '',
+    ]),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (/** @type {string[]} */ row) => `| ${row.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+/**
+ * The reference's targets, judged on tcp-rx's results.
+ * @param {ScenarioResult[]} scenarios
+ * @returns {Array<{ target: string, pass: boolean, measured: string }>}
+ */
+export function checkTargets(scenarios) {
+  const find = (/** @type {string} */ prefix) => scenarios.find((scenario) => scenario.name.startsWith(prefix));
+  const active = find('10,000 active');
+  const idle = find('10,000 idle');
+  const single = find('100 × 1');
+  const best = scenarios.filter((s) => s.kind === 'load').reduce((a, b) => (b.tcpRx.requestsPerSecond > a.tcpRx.requestsPerSecond ? b : a));
+  const tenK = [active, idle].filter((s) => s !== undefined);
+  const peakRss = Math.max(...tenK.map((s) => s.tcpRx.rss));
+  return [
+    {
+      target: '10,000 concurrent connections',
+      pass: tenK.length > 0 && tenK.every((s) => s.tcpRx.opened >= 10_000 && s.tcpRx.failed === 0),
+      measured: tenK.map((s) => `${s.name}: ${int(s.tcpRx.opened)} open, ${int(s.tcpRx.failed)} failed`).join('; '),
+    },
+    {
+      target: '100,000 requests/s',
+      pass: best.tcpRx.requestsPerSecond >= 100_000,
+      measured: `${int(best.tcpRx.requestsPerSecond)} req/s (${best.name})`,
+    },
+    {
+      target: '< 100 MB at 10,000 connections',
+      pass: peakRss < 100 * 1024 ** 2,
+      measured: `peak RSS ${mib(peakRss)} MiB`,
+    },
+    {
+      target: '< 1 ms average latency',
+      pass: single !== undefined && single.tcpRx.avg < 1,
+      measured: single ? `${ms(single.tcpRx.avg)} ms average (${single.name})` : 'not run',
+    },
+  ];
+}

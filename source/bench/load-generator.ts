@@ -1,0 +1,204 @@
+import { connect as connectSocket, type Socket } from 'node:net';
+import { createHistogram, performance } from 'node:perf_hooks';
+import { LoadConnection, type LoadTally } from './load-connection.js';
+
+/** What {@link runLoad} does. Times are in milliseconds. */
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Clients: each keeps `depth` requests in flight. */
+  readonly clients: number;
+  /** Connections the clients share, spread evenly (the pool). At most `clients`. */
+  readonly connections: number;
+  /** Requests in flight per client. */
+  readonly depth: number;
+  /** The request line, without `\n`. */
+  readonly message: Buffer;
+  /** Requests to measure in all; ignored when `duration` is set. */
+  readonly requests: number;
+  /** Measure for this long instead of counting requests. */
+  readonly duration?: number;
+  /** Run unmeasured for this long first. */
+  readonly warmup: number;
+  /** Requests in flight with no reply for this long fail, and their connection is dropped. */
+  readonly timeout: number;
+  /** Connect attempts under way at once, so that the server's listen backlog does not overflow. */
+  readonly connectConcurrency?: number;
+  /** Called about every 500 ms while measuring. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /** Called when the measurement ends, while every connection is still open (to sample the server's memory, say). */
+  readonly onMeasured?: () => void;
+}
+
+/** How far a run has got. */
+export interface LoadProgress {
+  /** Requests answered (or failed) so far. */
+  readonly done: number;
+  /** The goal in requests, or undefined for a timed run. */
+  readonly total: number | undefined;
+  readonly elapsed: number;
+  /** The goal in ms for a timed run. */
+  readonly duration: number | undefined;
+  /** Requests per second over the last interval. */
+  readonly rate: number;
+}
+
+/** The outcome of {@link runLoad}. Latencies in milliseconds. */
+export interface LoadResult {
+  /** `time`: ms taken to open them all (the server's accept rate shows here). */
+  readonly connections: { readonly wanted: number; readonly opened: number; readonly failed: number; readonly time: number };
+  /** Length of the measured part of the run. */
+  readonly duration: number;
+  readonly total: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly requestsPerSecond: number;
+  readonly latency: { readonly avg: number; readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+const PROGRESS_INTERVAL = 500;
+const WATCH_INTERVAL = 250;
+
+/**
+ * Drives a line-protocol server as hard as `clients × depth` requests in
+ * flight allow, and measures what it answers: requests per second and the
+ * latency of every reply (from the write of its request to the read of its
+ * line). Connections are opened first, `connectConcurrency` at a time; the
+ * clock starts after the warm-up.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const connectionCount = Math.min(options.connections, options.clients);
+  const connecting = performance.now();
+  const sockets = await openSockets(options.host, options.port, connectionCount, options.connectConcurrency ?? 256);
+  const opened = sockets.filter((socket): socket is Socket => socket !== undefined);
+  const connections = { wanted: connectionCount, opened: opened.length, failed: connectionCount - opened.length, time: performance.now() - connecting };
+
+  const timed = options.duration !== undefined;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const tally: LoadTally = {
+    measureFrom: Infinity,
+    remaining: Infinity,
+    stopped: false,
+    successful: 0,
+    failed: 0,
+    latencies: createHistogram(),
+    settled: () => {
+      if (!timed && tally.successful + tally.failed >= options.requests) finish();
+    },
+  };
+
+  const longest = Math.ceil(options.clients / connectionCount) * options.depth;
+  const requestLine = Buffer.concat([options.message, Buffer.from('\n')]);
+  const requests = Buffer.concat(Array.from({ length: longest }, () => requestLine));
+  const load = opened.map((socket, index) => {
+    // Clients spread over connections as evenly as they go: the first ones get one more.
+    const clients = Math.floor(options.clients / connectionCount) + (index < options.clients % connectionCount ? 1 : 0);
+    return new LoadConnection(socket, clients * options.depth, requests, requestLine.length, tally);
+  });
+  let alive = load.length;
+  const closed = (connection: LoadConnection): void => {
+    connection.failInFlight();
+    if (--alive > 0 || tally.stopped) return;
+    // Nobody is left to send what was still to send.
+    if (!timed) tally.failed += Number.isFinite(tally.remaining) ? tally.remaining : options.requests - tally.failed;
+    tally.remaining = 0;
+    finish();
+  };
+  for (const connection of load) {
+    connection.socket.on('error', () => {}); // counted on close
+    // The server may have closed it already (`ERR server busy`) while the others were connecting.
+    if (connection.socket.closed) closed(connection);
+    else connection.socket.once('close', () => closed(connection));
+  }
+  if (load.length === 0) {
+    if (!timed) tally.failed = options.requests;
+    finish();
+  }
+
+  const watch = setInterval(() => {
+    const now = performance.now();
+    for (const connection of load) {
+      if (connection.inFlight > 0 && now - connection.lastProgress > options.timeout) connection.socket.destroy();
+    }
+  }, WATCH_INTERVAL);
+
+  if (options.warmup > 0) {
+    for (const connection of load) connection.start(performance.now());
+    await sleep(options.warmup);
+  }
+
+  const start = performance.now();
+  tally.measureFrom = start;
+  if (!timed) tally.remaining = options.requests;
+  let lastDone = 0;
+  let lastTime = start;
+  const progress = setInterval(() => {
+    const now = performance.now();
+    const done = tally.successful + tally.failed;
+    options.onProgress?.({
+      done,
+      total: timed ? undefined : options.requests,
+      elapsed: now - start,
+      duration: options.duration,
+      rate: ((done - lastDone) * 1000) / (now - lastTime),
+    });
+    lastDone = done;
+    lastTime = now;
+  }, PROGRESS_INTERVAL);
+  const deadline = timed ? setTimeout(finish, options.duration) : undefined;
+  // Connections busy with warm-up requests top up from `remaining` at their next reply.
+  for (const connection of load) if (connection.inFlight === 0) connection.start(start);
+
+  await finished;
+  const end = performance.now();
+  tally.stopped = true;
+  clearInterval(watch);
+  clearInterval(progress);
+  clearTimeout(deadline);
+  options.onMeasured?.();
+  for (const connection of load) connection.socket.destroy();
+
+  const duration = end - start;
+  const { latencies } = tally;
+  const measured = tally.successful > 0;
+  const ms = (nanoseconds: number): number => (measured ? nanoseconds / 1e6 : 0);
+  return {
+    connections,
+    duration,
+    total: tally.successful + tally.failed,
+    successful: tally.successful,
+    failed: tally.failed,
+    requestsPerSecond: duration > 0 ? ((tally.successful + tally.failed) * 1000) / duration : 0,
+    latency: { avg: ms(latencies.mean), p50: ms(latencies.percentile(50)), p99: ms(latencies.percentile(99)), max: ms(latencies.max) },
+  };
+}
+
+/** Opens `count` connections, `concurrency` attempts at a time; a failed one is `undefined`. */
+async function openSockets(host: string, port: number, count: number, concurrency: number): Promise<Array<Socket | undefined>> {
+  const sockets = new Array<Socket | undefined>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      sockets[index] = await openSocket(host, port);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return sockets;
+}
+
+function openSocket(host: string, port: number): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = connectSocket({ host, port, noDelay: true });
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
