@@ -146,7 +146,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     lastDone = done;
     lastTime = now;
   }, PROGRESS_INTERVAL);
-  const deadline = timed ? setTimeout(finish, options.duration) : undefined;
+  // Timers may fire a fraction of a millisecond early by performance.now(): never end a timed run short.
+  const endAt = start + (options.duration ?? 0);
+  const checkDeadline = (): void => {
+    const left = endAt - performance.now();
+    if (left > 0) deadline = setTimeout(checkDeadline, Math.max(1, Math.ceil(left)));
+    else finish();
+  };
+  let deadline = timed ? setTimeout(checkDeadline, options.duration) : undefined;
   // Connections busy with warm-up requests top up from `remaining` at their next reply.
   for (const connection of load) if (connection.inFlight === 0) connection.start(start);
 
