@@ -7,6 +7,7 @@
 export { serve, referenceProtocol, defaults, type ServeOptions, type Server, type ShutdownResult } from './server/server.js';
 export type { Protocol } from './server/connection.js';
 export type { Reply } from './server/writer.js';
+export { allocateReply } from './server/reply-memory.js';
 export type { ServerEvent, CloseReason, RejectReason } from './server/events.js';
 export { lines, type LinesOptions } from './framing/lines.js';
 export { BufferPool, defaultBufferPool } from './framing/buffer-pool.js';

@@ -23,9 +23,12 @@ export class Clock {
   #second = Number.NaN;
   readonly #cached = Buffer.alloc(MILLIS_LENGTH);
 
-  /** Writes the current time at `offset`; returns the offset after it. */
-  write(target: Uint8Array, offset: number): number {
-    let now = performance.now() + this.#offset;
+  /**
+   * Writes the time `at` (a `performance.now()` time; default: now) at
+   * `offset`; returns the offset after it.
+   */
+  write(target: Uint8Array, offset: number, at = performance.now()): number {
+    let now = at + this.#offset;
     let millis = Math.floor(now);
     if (millis !== this.#millis) {
       if (Math.floor(millis / 1000) !== this.#second) {

@@ -73,8 +73,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #pending = false;
   #frames = 0;
   readonly #arrivals = new Arrivals();
-  /** When the latest chunk arrived (performance.now() time, as are the other instants). */
-  #lastRead = 0;
+  /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
+  #receivedAt = 0;
   /** Last read or write: for the idle timeout. */
   #lastActive = performance.now();
   /** When the unfinished frame began: for the read timeout. */
@@ -101,12 +101,16 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     socket.resume();
   }
 
-  // ConnectionContext: what the framing reports.
+  // ConnectionContext: what the pipeline's operators read and report.
+
+  get receivedAt(): number {
+    return this.#receivedAt;
+  }
 
   decoded(frames: number, pending: boolean): void {
     this.#frames += frames;
-    this.#arrivals.add(this.#lastRead, frames);
-    if (pending && (frames > 0 || !this.#pending)) this.#frameStarted = this.#lastRead;
+    this.#arrivals.add(this.#receivedAt, frames);
+    if (pending && (frames > 0 || !this.#pending)) this.#frameStarted = this.#receivedAt;
     this.#pending = pending;
     if (this.#draining && !pending) this.#input?.complete();
   }
@@ -166,7 +170,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   flushed(bytes: number, replies: number): void {
     const now = (this.#lastActive = performance.now());
-    const latency = now - this.#arrivals.take(replies, this.#lastRead);
+    const latency = now - this.#arrivals.take(replies, this.#receivedAt);
     this.#settings.events.next({ type: 'written', bytes, replies, latency });
   }
 
@@ -178,7 +182,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   read(chunk: Buffer): void {
     if (this.#finished) return;
-    this.#lastRead = this.#lastActive = performance.now();
+    this.#receivedAt = this.#lastActive = performance.now();
     this.#frames = 0;
     this.#input?.next(chunk);
     this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });

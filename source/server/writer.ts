@@ -27,6 +27,13 @@ export class BatchWriter {
   readonly #writeTimeout: number;
   readonly #pending: Reply[] = [];
   #bytes = 0;
+  /**
+   * The queued replies lie side by side in `#memory` (as replies from
+   * `allocateReply` do), ending at `#end`: they go out as one view, uncopied.
+   */
+  #contiguous = false;
+  #memory: ArrayBufferLike | undefined;
+  #end = 0;
   #scheduled = false;
   /** Bytes whose writes had completed at the last check, and when that figure last moved. */
   #flushed = 0;
@@ -42,9 +49,21 @@ export class BatchWriter {
 
   /** Queues a reply for the write at the end of this turn. */
   push(reply: Reply): void {
-    // A frame echoed as it is may be a view of a pooled block, reused once the frame is released.
-    this.#pending.push(typeof reply !== 'string' && isPooled(reply) ? Buffer.from(reply) : reply);
-    this.#bytes += typeof reply === 'string' ? Buffer.byteLength(reply) : reply.byteLength;
+    if (typeof reply === 'string') {
+      this.#contiguous = false;
+      this.#bytes += Buffer.byteLength(reply);
+    } else {
+      if (reply.buffer !== this.#memory || reply.byteOffset !== this.#end) {
+        // A frame echoed as it is may be a view of a pooled block, reused once the frame
+        // is released: copy it. (A reply that continues the run is in memory checked already.)
+        if (isPooled(reply)) reply = Buffer.from(reply);
+        this.#contiguous = this.#pending.length === 0;
+        this.#memory = reply.buffer;
+      }
+      this.#end = reply.byteOffset + reply.byteLength;
+      this.#bytes += reply.byteLength;
+    }
+    this.#pending.push(reply);
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(flush, this);
@@ -63,10 +82,13 @@ export class BatchWriter {
     this.#scheduled = false;
     const count = this.#pending.length;
     if (count === 0 || this.#socket.destroyed) return;
-    const data = count === 1 ? this.#pending[0]! : join(this.#pending, this.#bytes);
     const bytes = this.#bytes;
+    const first = this.#pending[0]!;
+    const data =
+      count === 1 ? first : this.#contiguous ? Buffer.from(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, bytes);
     this.#pending.length = 0;
     this.#bytes = 0;
+    this.#memory = undefined; // holds no slab past the write
     if (!this.#socket.write(data)) this.#socket.pause();
     this.#owner.flushed(bytes, count);
   }
