@@ -27,12 +27,17 @@ export function createListener({ keepAlive }: ListenerOptions): { server: NetSer
   return { server, connection$: fromEvent(server, 'connection') as Observable<Socket> };
 }
 
-/** Binds `server`; resolves with the bound address, rejects (EADDRINUSE, EACCES…) if it cannot. */
-export function listen(server: NetServer, port: number, host?: string): Promise<AddressInfo> {
+/**
+ * Binds `server`; resolves with the bound address, rejects (EADDRINUSE,
+ * EACCES…) if it cannot. `backlog` is the kernel's queue of connections not
+ * yet accepted (capped by `net.core.somaxconn`): a burst of connections past
+ * it loses SYNs, each a one-second retry for its client.
+ */
+export function listen(server: NetServer, port: number, host: string | undefined, backlog: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const fail = (error: Error): void => reject(error);
     server.once('error', fail);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off('error', fail);
       resolve(server.address() as AddressInfo);
     });

@@ -20,6 +20,8 @@ export interface ServeOptions {
   workers?: number;
   /** Connections that may wait for a worker before new ones get `ERR server busy`. Default 1000. */
   queue?: number;
+  /** The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn`). Default 4096. */
+  backlog?: number;
   /** Longest request line of the default protocol. Default 64 KiB. */
   maxLine?: number;
   /** TCP keep-alive probe delay; 0 = off. Default 30 s. */
@@ -43,6 +45,7 @@ export const defaults = {
   port: 8080,
   workers: 1000,
   queue: 1000,
+  backlog: 4096,
   maxLine: 64 * 1024,
   keepAlive: 30_000,
   idleTimeout: 60_000,
@@ -117,7 +120,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const subscription = served.subscribe({ complete: finish });
   subscription.add(finish); // a forced end (unsubscribing) finishes too
 
-  const address = await listen(server, settings.port, settings.host).catch((error: unknown) => {
+  const address = await listen(server, settings.port, settings.host, settings.backlog).catch((error: unknown) => {
     subscription.unsubscribe();
     throw error;
   });

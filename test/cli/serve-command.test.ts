@@ -52,7 +52,7 @@ t.test('a port in use is a clear message and exit 1', async (t) => {
 t.test('--help explains every flag; --version prints the version', async (t) => {
   const help = runCli(['--help']);
   t.equal(await help.exited, 0);
-  for (const flag of ['addr', 'workers', 'queue', 'max-line', 'keepalive', 'idle-timeout', 'read-timeout', 'write-timeout', 'drain-timeout', 'log-format']) {
+  for (const flag of ['addr', 'workers', 'queue', 'backlog', 'max-line', 'keepalive', 'idle-timeout', 'read-timeout', 'write-timeout', 'drain-timeout', 'log-format']) {
     t.match(help.stdout(), new RegExp(`--${flag} .*TCPRX_${flag.toUpperCase().replace('-', '_')}`), flag);
   }
   const version = runCli(['--version']);
