@@ -3,7 +3,7 @@ const SLAB_SIZE = 16 * 1024;
 /** Replies larger than this get memory of their own. */
 const LARGEST_CARVED = 2 * 1024;
 
-let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slab = new ArrayBuffer(SLAB_SIZE);
 let used = 0;
 
 /**
@@ -13,16 +13,21 @@ let used = 0;
  * and the writer sends the whole batch as one view of the slab, copying
  * nothing (it joins them into a new buffer otherwise). Like Node's own
  * `Buffer.allocUnsafe` pool, but without the 8-byte alignment gaps that
- * would keep neighbours apart. The contents are uninitialised: write every
- * byte.
+ * would keep neighbours apart.
+ *
+ * It is a plain `Uint8Array` view, not a `Buffer`: V8 makes one in a third of
+ * the time `Buffer#subarray` takes, which counts at a million replies a
+ * second. Fill it with `set` and index stores (or wrap it,
+ * `Buffer.from(reply.buffer, reply.byteOffset, reply.length)`, for `Buffer`'s
+ * string methods). The contents are uninitialised: write every byte.
  */
-export function allocateReply(size: number): Buffer {
-  if (size > LARGEST_CARVED) return Buffer.allocUnsafe(size);
+export function allocateReply(size: number): Uint8Array {
+  if (size > LARGEST_CARVED) return new Uint8Array(size);
   if (used + size > SLAB_SIZE) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slab = new ArrayBuffer(SLAB_SIZE);
     used = 0;
   }
-  const reply = slab.subarray(used, used + size);
+  const reply = new Uint8Array(slab, used, size);
   used += size;
   return reply;
 }
