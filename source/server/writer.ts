@@ -25,7 +25,13 @@ export class BatchWriter {
   readonly #socket: Socket;
   readonly #owner: WriterOwner;
   readonly #writeTimeout: number;
-  readonly #pending: Reply[] = [];
+  /**
+   * Replies queued for the next write: the first `#count` entries. The array
+   * is kept and overwritten rather than emptied with `length = 0`, which
+   * would free its storage and make every batch grow it again.
+   */
+  readonly #pending: Array<Reply | undefined> = [];
+  #count = 0;
   #bytes = 0;
   /**
    * The queued replies lie side by side in `#memory` (as replies from
@@ -57,13 +63,13 @@ export class BatchWriter {
         // A frame echoed as it is may be a view of a pooled block, reused once the frame
         // is released: copy it. (A reply that continues the run is in memory checked already.)
         if (isPooled(reply)) reply = Buffer.from(reply);
-        this.#contiguous = this.#pending.length === 0;
+        this.#contiguous = this.#count === 0;
         this.#memory = reply.buffer;
       }
       this.#end = reply.byteOffset + reply.byteLength;
       this.#bytes += reply.byteLength;
     }
-    this.#pending.push(reply);
+    this.#pending[this.#count++] = reply;
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(flush, this);
@@ -80,13 +86,14 @@ export class BatchWriter {
   /** Hands everything queued to the socket as one write. */
   flush(): void {
     this.#scheduled = false;
-    const count = this.#pending.length;
+    const count = this.#count;
     if (count === 0 || this.#socket.destroyed) return;
     const bytes = this.#bytes;
     const first = this.#pending[0]!;
     const data =
-      count === 1 ? first : this.#contiguous ? Buffer.from(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, bytes);
-    this.#pending.length = 0;
+      count === 1 ? first : this.#contiguous ? Buffer.from(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, count, bytes);
+    this.#pending.fill(undefined, 0, count); // keeps no reply (nor the slab under it) alive
+    this.#count = 0;
     this.#bytes = 0;
     this.#memory = undefined; // holds no slab past the write
     if (!this.#socket.write(data)) this.#socket.pause();
@@ -119,10 +126,11 @@ function resume(this: Socket): void {
   this.resume();
 }
 
-function join(replies: readonly Reply[], bytes: number): Buffer {
+function join(replies: ReadonlyArray<Reply | undefined>, count: number, bytes: number): Buffer {
   const joined = Buffer.allocUnsafe(bytes);
   let offset = 0;
-  for (const reply of replies) {
+  for (let index = 0; index < count; index++) {
+    const reply = replies[index]!;
     if (typeof reply === 'string') offset += joined.write(reply, offset);
     else {
       joined.set(reply, offset);
