@@ -1,3 +1,4 @@
+import { bufferView } from '../buffer-view.js';
 import type { BufferPool } from './buffer-pool.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -47,7 +48,7 @@ export class FrameAccumulator {
     if (total <= this.#pool.blockSize && this.#blocks.length === 1) {
       const block = this.#blocks[0]!;
       chunk.copy(block, this.#length, start, end);
-      return block.subarray(0, total);
+      return bufferView(block.buffer, block.byteOffset, total);
     }
     const frame = Buffer.allocUnsafe(total);
     let offset = 0;

@@ -1,4 +1,5 @@
 import { Observable, type Observer, type OperatorFunction, type Subscriber } from 'rxjs';
+import { bufferView } from '../buffer-view.js';
 import { connectionContext, type ConnectionContext } from '../connection-context.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
 import { defaultBufferPool, type BufferPool } from './buffer-pool.js';
@@ -75,7 +76,10 @@ class LineSplitter implements Observer<Buffer> {
     let frames = 0;
     for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, start)) {
       const held = partial.length;
-      const frame = withoutCR(held === 0 ? chunk.subarray(start, newline) : partial.complete(chunk, start, newline));
+      const frame =
+        held === 0
+          ? bufferView(chunk.buffer, chunk.byteOffset + start, (newline > start && chunk[newline - 1] === CR ? newline - 1 : newline) - start)
+          : withoutCR(partial.complete(chunk, start, newline));
       if (frame.length > this.#maxLength) return this.#tooLong(frames);
       frames++;
       this.#lines.next(frame);

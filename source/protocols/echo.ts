@@ -24,7 +24,7 @@ const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO.length + 1; // '[' … '\n'
  * await serve({ port: 8080 }, pipe(lines(), echo()));
  * ```
  */
-export function echo(): OperatorFunction<Buffer, Uint8Array> {
+export function echo(): OperatorFunction<Buffer, Buffer> {
   return (frames) =>
     defer(() => {
       // Inside a server, stamp with the arrival of the read that carried the request:
@@ -35,7 +35,7 @@ export function echo(): OperatorFunction<Buffer, Uint8Array> {
 }
 
 /** The reference reply to one frame, stamped with the time `at` (a `performance.now()` time; default: now). */
-export function echoReply(frame: Uint8Array, at?: number): Uint8Array {
+export function echoReply(frame: Uint8Array, at?: number): Buffer {
   const reply = allocateReply(OVERHEAD + frame.length);
   reply[0] = 0x5b; // [
   let offset = clock.write(reply, 1, at);

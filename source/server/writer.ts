@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { bufferView } from '../buffer-view.js';
 import { isPooled } from '../framing/buffer-pool.js';
 
 /** What a protocol emits for the writer: bytes, or text sent as UTF-8. */
@@ -91,7 +92,7 @@ export class BatchWriter {
     const bytes = this.#bytes;
     const first = this.#pending[0]!;
     const data =
-      count === 1 ? first : this.#contiguous ? Buffer.from(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, count, bytes);
+      count === 1 ? first : this.#contiguous ? bufferView(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, count, bytes);
     this.#pending.fill(undefined, 0, count); // keeps no reply (nor the slab under it) alive
     this.#count = 0;
     this.#bytes = 0;
