@@ -12,12 +12,7 @@ import type { Socket } from 'node:net';
 export interface ConnectionContext {
   /** The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS. */
   readonly socket: Socket;
-  /**
-   * When the chunk being processed arrived, as a `performance.now()` time:
-   * the receive time of every request decoded from it. One clock read per
-   * read, shared by everything that needs the time.
-   */
-  readonly receivedAt: number;
+
   /**
    * Called by a framing operator once per chunk it has consumed: how many frames
    * it emitted from that chunk, and whether it now holds the start of an

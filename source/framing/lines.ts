@@ -1,4 +1,4 @@
-import { Observable, type Observer, type OperatorFunction, type Subscriber } from 'rxjs';
+import { Observable, type Observer, type OperatorFunction, type Subscriber, type Unsubscribable } from 'rxjs';
 import { bufferView } from '../buffer-view.js';
 import { connectionContext, type ConnectionContext } from '../connection-context.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
@@ -48,16 +48,15 @@ export function lines({ maxLength = 64 * 1024, pool = defaultBufferPool }: Lines
   return (source) =>
     new Observable<Buffer>((subscriber) => {
       const splitter = new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), connectionContext());
-      const subscription = source.subscribe(splitter);
-      return () => {
-        subscription.unsubscribe();
-        splitter.release();
-      };
+      splitter.source = source.subscribe(splitter);
+      return splitter;
     });
 }
 
 /** One subscription's state: observes chunks, emits lines (a class, not closures: it exists per connection). */
-class LineSplitter implements Observer<Buffer> {
+class LineSplitter implements Observer<Buffer>, Unsubscribable {
+  /** The subscription to the chunks. */
+  source: Unsubscribable | undefined;
   readonly #lines: Subscriber<Buffer>;
   readonly #maxLength: number;
   readonly #partial: FrameAccumulator;
@@ -105,6 +104,12 @@ class LineSplitter implements Observer<Buffer> {
     } else {
       this.#lines.complete();
     }
+  }
+
+  /** The subscriber to the lines is gone: stop taking chunks, give the blocks back. */
+  unsubscribe(): void {
+    this.source?.unsubscribe();
+    this.release();
   }
 
   /** Gives the partial line's pooled blocks back. */

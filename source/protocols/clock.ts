@@ -10,25 +10,33 @@ const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padS
 /**
  * RFC 3339 UTC timestamps with microseconds, written straight into a buffer.
  *
- * Everything down to the millisecond is formatted once per millisecond and
- * copied; per call only the three microsecond digits are looked up, so
- * stamping a reply allocates nothing and costs little more than reading the
- * clock. The sub-millisecond digits come from the monotonic clock, kept within
- * a millisecond of the wall clock (re-anchored when NTP or a person moves the
- * wall clock, checked once a second).
+ * The clock is read once per turn of the event loop: everything stamped
+ * while one read is processed (a pipelined burst of replies, say) carries
+ * the same time, and a million stamps a second do not cost a million clock
+ * reads. Everything down to the millisecond is formatted once per
+ * millisecond and copied; only the three microsecond digits are looked up.
+ * Stamping allocates nothing. The sub-millisecond digits come from the
+ * monotonic clock, kept within a millisecond of the wall clock (re-anchored
+ * when NTP or a person moves the wall clock, checked once a second).
  */
 export class Clock {
   #offset = performance.timeOrigin;
   #millis = Number.NaN;
   #second = Number.NaN;
   readonly #cached = Buffer.alloc(MILLIS_LENGTH);
+  /** This turn's reading of the clock; NaN once the turn is over. */
+  #turn = Number.NaN;
+  readonly #endTurn = (): void => {
+    this.#turn = Number.NaN;
+  };
 
-  /**
-   * Writes the time `at` (a `performance.now()` time; default: now) at
-   * `offset`; returns the offset after it.
-   */
-  write(target: Uint8Array, offset: number, at = performance.now()): number {
-    let now = at + this.#offset;
+  /** Writes this turn's time at `offset`; returns the offset after it. */
+  write(target: Uint8Array, offset: number): number {
+    if (Number.isNaN(this.#turn)) {
+      this.#turn = performance.now();
+      queueMicrotask(this.#endTurn);
+    }
+    let now = this.#turn + this.#offset;
     let millis = Math.floor(now);
     if (millis !== this.#millis) {
       if (Math.floor(millis / 1000) !== this.#second) {
@@ -59,8 +67,8 @@ export class Clock {
   #recheck(now: number): number {
     const wall = Date.now();
     if (Math.abs(now - wall) <= 1) return now;
-    this.#offset = wall - performance.now();
-    return performance.now() + this.#offset;
+    this.#offset = wall - this.#turn;
+    return this.#turn + this.#offset;
   }
 }
 

@@ -1,5 +1,4 @@
-import { defer, map, type OperatorFunction } from 'rxjs';
-import { connectionContext } from '../connection-context.js';
+import { map, type OperatorFunction } from 'rxjs';
 import { allocateReply } from '../server/reply-memory.js';
 import { clock, TIMESTAMP_LENGTH } from './clock.js';
 
@@ -13,8 +12,8 @@ const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO.length + 1; // '[' … '\n'
  *
  * Each reply is written in place into memory from {@link allocateReply}, so
  * the replies to one read go out as one write without being copied again;
- * no string is built. Inside a server the timestamp is the arrival of the
- * read that carried the request.
+ * no string is built. Replies produced from one read share a timestamp
+ * (see {@link Clock}).
  *
  * @example
  * ```ts
@@ -25,20 +24,14 @@ const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO.length + 1; // '[' … '\n'
  * ```
  */
 export function echo(): OperatorFunction<Buffer, Buffer> {
-  return (frames) =>
-    defer(() => {
-      // Inside a server, stamp with the arrival of the read that carried the request:
-      // the connection has read the clock already, once for the whole read.
-      const context = connectionContext();
-      return frames.pipe(map(context ? (frame) => echoReply(frame, context.receivedAt) : (frame) => echoReply(frame)));
-    });
+  return map(echoReply);
 }
 
-/** The reference reply to one frame, stamped with the time `at` (a `performance.now()` time; default: now). */
-export function echoReply(frame: Uint8Array, at?: number): Buffer {
+/** The reference reply to one frame. */
+export function echoReply(frame: Uint8Array): Buffer {
   const reply = allocateReply(OVERHEAD + frame.length);
   reply[0] = 0x5b; // [
-  let offset = clock.write(reply, 1, at);
+  let offset = clock.write(reply, 1);
   reply.set(ECHO, offset);
   offset += ECHO.length;
   reply.set(frame, offset);

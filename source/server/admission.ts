@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { defer, EMPTY, filter, finalize, ignoreElements, merge, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, EMPTY, filter, ignoreElements, merge, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { RejectReason, ServerEvent } from './events.js';
 
 /** Options of {@link workerPool}. */
@@ -11,6 +11,8 @@ export interface WorkerPoolOptions {
   /** Emits once when the server starts to shut down: waiting connections are turned away then. */
   readonly closing: Observable<unknown>;
   readonly events: { next(event: ServerEvent): void };
+  /** The connections being served (each joins when it starts and leaves when it has closed). */
+  readonly served: { readonly size: number };
 }
 
 const REPLIES: Record<RejectReason, string> = {
@@ -30,18 +32,19 @@ const LINGER = 5_000;
  * connection gets `ERR server busy` and is closed.
  */
 export function workerPool(serve: (socket: Socket) => Observable<never>, options: WorkerPoolOptions): OperatorFunction<Socket, never> {
-  const { workers, queue, closing, events } = options;
+  const { workers, queue, closing, events, served } = options;
   return (socket$) =>
     defer(() => {
-      let admitted = 0; // served or waiting
       const waiting = new Set<Socket>();
 
       const admit = (socket: Socket): boolean => {
+        // Counted, not tracked per connection: nothing is allocated per connection here.
+        const admitted = served.size + waiting.size;
         if (admitted >= workers + queue) {
           turnAway(socket, 'busy', events);
           return false;
         }
-        if (++admitted > workers) {
+        if (admitted >= workers) {
           waiting.add(socket);
           socket.on('error', ignore); // a reset while waiting must not crash the process
           events.next({ type: 'queued' });
@@ -54,17 +57,16 @@ export function workerPool(serve: (socket: Socket) => Observable<never>, options
         waiting.clear();
       };
 
-      const served = socket$.pipe(
+      const pool = socket$.pipe(
         filter(admit),
         mergeMap((socket) => {
           // Those turned away at shutdown left the queue already, as `rejected`.
           if (waiting.delete(socket)) events.next({ type: 'dequeued' });
           // A socket turned away (or reset) while it waited has nothing left to serve.
-          const served$ = socket.writableEnded || socket.destroyed ? EMPTY : serve(socket);
-          return served$.pipe(finalize(() => admitted--));
+          return socket.writableEnded || socket.destroyed ? EMPTY : serve(socket);
         }, workers),
       );
-      return merge(served, closing.pipe(tap(turnAwayWaiting), ignoreElements()));
+      return merge(pool, closing.pipe(tap(turnAwayWaiting), ignoreElements()));
     });
 }
 

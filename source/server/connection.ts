@@ -47,7 +47,7 @@ export const LINGER = 5_000;
 export function serveConnection(socket: Socket, protocol: Protocol, settings: ConnectionSettings): Observable<never> {
   return new Observable<never>((subscriber) => {
     const connection = new Connection(socket, protocol, settings, subscriber);
-    return () => connection.destroy('shutdown');
+    return connection; // its unsubscribe() is the forced end
   });
 }
 
@@ -101,11 +101,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     socket.resume();
   }
 
-  // ConnectionContext: what the pipeline's operators read and report.
-
-  get receivedAt(): number {
-    return this.#receivedAt;
-  }
+  // ConnectionContext: what the framing reports.
 
   decoded(frames: number, pending: boolean): void {
     this.#frames += frames;
@@ -136,6 +132,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     } else {
       this.#writer.expire(now);
     }
+  }
+
+  /** The pool unsubscribing: a shutdown past its drain timeout. */
+  unsubscribe(): void {
+    this.destroy('shutdown');
   }
 
   destroy(reason: CloseReason): void {

@@ -113,7 +113,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const connectionSettings = { ...settings, events, logger, active };
   const served = connection$.pipe(
     takeUntil(closing),
-    workerPool((socket) => serveConnection(socket, handler, connectionSettings), { ...settings, closing, events }),
+    workerPool((socket) => serveConnection(socket, handler, connectionSettings), { ...settings, closing, events, served: active }),
   );
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
