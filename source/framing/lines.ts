@@ -71,13 +71,15 @@ class LineSplitter implements Observer<Buffer>, Unsubscribable {
 
   next(chunk: Buffer): void {
     const partial = this.#partial;
+    const memory = chunk.buffer; // read once: TypedArray accessors are builtin calls
+    const base = chunk.byteOffset;
     let start = 0;
     let frames = 0;
     for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, start)) {
       const held = partial.length;
       const frame =
         held === 0
-          ? bufferView(chunk.buffer, chunk.byteOffset + start, (newline > start && chunk[newline - 1] === CR ? newline - 1 : newline) - start)
+          ? bufferView(memory, base + start, (newline > start && chunk[newline - 1] === CR ? newline - 1 : newline) - start)
           : withoutCR(partial.complete(chunk, start, newline));
       if (frame.length > this.#maxLength) return this.#tooLong(frames);
       frames++;

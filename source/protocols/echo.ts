@@ -3,7 +3,8 @@ import { allocateReply } from '../server/reply-memory.js';
 import { clock, TIMESTAMP_LENGTH } from './clock.js';
 
 const ECHO = Buffer.from('] Echo: ');
-const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO.length + 1; // '[' … '\n'
+const ECHO_LENGTH = ECHO.length;
+const OVERHEAD = 1 + TIMESTAMP_LENGTH + ECHO_LENGTH + 1; // '[' … '\n'
 
 /**
  * The reference protocol's handler: answers each frame with
@@ -29,12 +30,13 @@ export function echo(): OperatorFunction<Buffer, Buffer> {
 
 /** The reference reply to one frame. */
 export function echoReply(frame: Uint8Array): Buffer {
-  const reply = allocateReply(OVERHEAD + frame.length);
+  const length = frame.length;
+  const reply = allocateReply(OVERHEAD + length);
   reply[0] = 0x5b; // [
   let offset = clock.write(reply, 1);
   reply.set(ECHO, offset);
-  offset += ECHO.length;
+  offset += ECHO_LENGTH;
   reply.set(frame, offset);
-  reply[offset + frame.length] = 0x0a;
+  reply[offset + length] = 0x0a;
   return reply;
 }
