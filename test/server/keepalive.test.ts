@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import { LineClient } from '../helpers/line-client.js';
+import { startServer } from '../helpers/server.js';
+
+/** The server side of an established connection as `ss` (iproute2) shows it, timers included. */
+function serverSocket(port: number): string {
+  return execFileSync('ss', ['-tno', 'state', 'established', 'sport', '=', `:${port}`], { encoding: 'utf8' });
+}
+
+const hasSs = (() => {
+  try {
+    execFileSync('ss', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+t.test('every connection has TCP keep-alive on, and none when it is turned off', { skip: !hasSs && 'needs ss (iproute2)' }, async (t) => {
+  for (const [keepAlive, expected] of [
+    [7000, /timer:\(keepalive,/],
+    [0, /^(?![\s\S]*keepalive)/],
+  ] as const) {
+    const server = await startServer(t, { keepAlive });
+    const client = await LineClient.open(server.address.port);
+    client.send('hello\n');
+    await client.readLines(1);
+    const shown = serverSocket(server.address.port);
+    t.match(shown, new RegExp(`127\\.0\\.0\\.1:${server.address.port}`), 'the connection is listed');
+    t.match(shown, expected, `keepAlive ${keepAlive}`);
+    client.close();
+  }
+});
