@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { startCliServer } from '../helpers/cli.js';
 import { ECHO_PREFIX, LineClient } from '../helpers/line-client.js';
-import { rssOf } from '../helpers/rss.js';
+import { residentBytes } from '../../source/bench/process-memory.js';
 
 const MiB = 1024 * 1024;
 
@@ -13,7 +13,7 @@ t.test('a peer that pipelines 100 MB and never reads: bounded memory, others una
   const bystander = await LineClient.open(server.port);
   bystander.send('warm up\n');
   await bystander.readLines(1);
-  const rssBefore = rssOf(pid);
+  const rssBefore = residentBytes(pid)!;
 
   const offender = await LineClient.open(server.port);
   offender.socket.pause();
@@ -22,7 +22,7 @@ t.test('a peer that pipelines 100 MB and never reads: bounded memory, others una
   for (let i = 0; i < 100; i++) offender.socket.write(megabyte);
 
   let rssPeak = rssBefore;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 50);
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, residentBytes(pid)!)), 50);
   const latencies: number[] = [];
   let unsent = 0;
   for (let i = 0; i < 20 && !offender.socket.destroyed; i++) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { startCliServer } from '../helpers/cli.js';
 import { ECHO_PREFIX, LineClient } from '../helpers/line-client.js';
-import { rssOf } from '../helpers/rss.js';
+import { residentBytes } from '../../source/bench/process-memory.js';
 
 const MiB = 1024 * 1024;
 
@@ -22,9 +22,9 @@ t.test('garbage, NUL floods and 10 MB lines from many peers: the server survives
   const server = await startCliServer(['--idle-timeout', '5s']);
   t.teardown(() => void server.child.kill('SIGKILL'));
   const pid = server.child.pid!;
-  const rssBefore = rssOf(pid);
+  const rssBefore = residentBytes(pid)!;
   let rssPeak = rssBefore;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 50);
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, residentBytes(pid)!)), 50);
 
   const garbage = () => Array.from({ length: 16 }, () => randomBytes(64 * 1024));
   const nuls = () => Array.from({ length: 16 }, (_, i) => Buffer.concat([Buffer.alloc(60_000), Buffer.from(i % 2 ? '\n' : '')]));
