@@ -29,8 +29,8 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
  * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
  */
 const SCENARIOS = [
-  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
-  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: quick ? 200 : 1000, repeat: quick ? 1 : 3 },
+  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, repeat: quick ? 1 : 3 },
+  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, repeat: quick ? 1 : 3 },
   { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, repeat: 1 },
   { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
 ];
