@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+
 /** A TCP endpoint. `host` is absent for "all interfaces". */
 export interface Address {
   readonly host?: string;
@@ -22,8 +24,10 @@ export function parseAddress(text: string): Address {
   return host ? { host, port } : { port };
 }
 
-/** Formats an address the way {@link parseAddress} reads it. */
-export function formatAddress({ host, port }: Address): string {
+/** Formats an address (or a bound socket's `AddressInfo`) the way {@link parseAddress} reads it. */
+export function formatAddress(address: Address | AddressInfo): string {
+  const { port } = address;
+  const host = 'address' in address ? address.address : address.host;
   if (host === undefined) return `:${port}`;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

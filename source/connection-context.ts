@@ -12,7 +12,6 @@ import type { Socket } from 'node:net';
 export interface ConnectionContext {
   /** The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS. */
   readonly socket: Socket;
-
   /**
    * Called by a framing operator once per chunk it has consumed: how many frames
    * it emitted from that chunk, and whether it now holds the start of an

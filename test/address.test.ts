@@ -17,3 +17,8 @@ t.test('refuses what is not an address, saying what is', async (t) => {
 t.test('formats back to the same text', async (t) => {
   for (const text of ['127.0.0.1:9090', ':8080', '[::1]:9090']) t.equal(formatAddress(parseAddress(text)), text);
 });
+
+t.test("formats a bound socket's AddressInfo too", async (t) => {
+  t.equal(formatAddress({ address: '::1', family: 'IPv6', port: 9090 }), '[::1]:9090');
+  t.equal(formatAddress({ address: '127.0.0.1', family: 'IPv4', port: 80 }), '127.0.0.1:80');
+});

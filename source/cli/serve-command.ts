@@ -49,11 +49,11 @@ export const serveCommand: Command<typeof flags> = {
       metricsInterval: options.metricsInterval,
       logger,
     });
-    logger.log('info', `listening on ${formatAddress({ host: server.address.address, port: server.address.port })}`, { workers: options.workers, queue: options.queue });
+    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue });
     if (options.metricsAddr) {
       // Closes itself with the server.
       const endpoint = await serveMetrics(server, options.metricsAddr);
-      logger.log('info', `metrics on http://${formatAddress({ host: endpoint.address.address, port: endpoint.address.port })}/metrics`);
+      logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
     }
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
