@@ -10,10 +10,11 @@ const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padS
 /**
  * RFC 3339 UTC timestamps with microseconds, written straight into a buffer.
  *
- * The clock is read once per turn of the event loop: everything stamped
- * while one read is processed (a pipelined burst of replies, say) carries
- * the same time, and a million stamps a second do not cost a million clock
- * reads. Everything down to the millisecond is formatted once per
+ * The server holds the clock at each read's arrival time while it
+ * processes the read ({@link Clock.hold}): everything stamped in reply to
+ * one read (a pipelined burst, say) carries the same time, and a million
+ * stamps a second do not cost a million clock reads. Outside a read (a
+ * reply produced later by an asynchronous step) each stamp reads the clock. Everything down to the millisecond is formatted once per
  * millisecond and copied; only the three microsecond digits are looked up.
  * Stamping allocates nothing. The sub-millisecond digits come from the
  * monotonic clock, kept within a millisecond of the wall clock (re-anchored
@@ -24,23 +25,31 @@ export class Clock {
   #millis = Number.NaN;
   #second = Number.NaN;
   readonly #cached = Buffer.alloc(MILLIS_LENGTH);
-  /** This turn's reading of the clock; NaN once the turn is over. */
-  #turn = Number.NaN;
-  readonly #endTurn = (): void => {
-    this.#turn = Number.NaN;
-  };
+  /** The time the clock is held at (a `performance.now()` reading), or NaN. */
+  #held = Number.NaN;
 
-  /** Writes this turn's time at `offset`; returns the offset after it. */
+  /**
+   * Until {@link release}, every stamp carries `time` (a `performance.now()`
+   * reading): a connection holds the clock at a read's arrival while it
+   * processes that read.
+   */
+  hold(time: number): void {
+    this.#held = time;
+  }
+
+  /** Stamps read the clock again. */
+  release(): void {
+    this.#held = Number.NaN;
+  }
+
+  /** Writes the time (the held time, if held) at `offset`; returns the offset after it. */
   write(target: Uint8Array, offset: number): number {
-    if (Number.isNaN(this.#turn)) {
-      this.#turn = performance.now();
-      queueMicrotask(this.#endTurn);
-    }
-    let now = this.#turn + this.#offset;
+    const reading = Number.isNaN(this.#held) ? performance.now() : this.#held;
+    let now = reading + this.#offset;
     let millis = Math.floor(now);
     if (millis !== this.#millis) {
       if (Math.floor(millis / 1000) !== this.#second) {
-        now = this.#recheck(now);
+        now = this.#recheck(reading);
         millis = Math.floor(now);
         this.#second = Math.floor(millis / 1000);
       }
@@ -64,11 +73,11 @@ export class Clock {
   }
 
   /** Once a second: re-anchors to the wall clock if the monotonic clock has drifted from it by over a millisecond. */
-  #recheck(now: number): number {
+  #recheck(reading: number): number {
+    const monotonic = performance.now(); // not `reading`: a held time may be a little old
     const wall = Date.now();
-    if (Math.abs(now - wall) <= 1) return now;
-    this.#offset = wall - this.#turn;
-    return this.#turn + this.#offset;
+    if (Math.abs(monotonic + this.#offset - wall) > 1) this.#offset = wall - monotonic;
+    return reading + this.#offset;
   }
 }
 

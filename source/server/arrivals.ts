@@ -4,15 +4,21 @@
  * runs), so a pipelined burst of 1,000 requests costs one entry, not 1,000.
  */
 export class Arrivals {
+  /**
+   * Runs `#head` to `#tail` are waiting. The arrays are overwritten in place
+   * and rewound when empty, never truncated: setting `length` frees their
+   * storage, which the next read would allocate again.
+   */
   readonly #times: number[] = [];
   readonly #counts: number[] = [];
   #head = 0;
+  #tail = 0;
 
   /** `count` frames arrived at `time`. */
   add(time: number, count: number): void {
     if (count > 0) {
-      this.#times.push(time);
-      this.#counts.push(count);
+      this.#times[this.#tail] = time;
+      this.#counts[this.#tail++] = count;
     }
   }
 
@@ -22,17 +28,13 @@ export class Arrivals {
    * not report, or replies that answer no request).
    */
   take(replies: number, fallback: number): number {
-    const oldest = this.#head < this.#times.length ? this.#times[this.#head]! : fallback;
-    while (replies > 0 && this.#head < this.#times.length) {
+    const oldest = this.#head < this.#tail ? this.#times[this.#head]! : fallback;
+    while (replies > 0 && this.#head < this.#tail) {
       const taken = Math.min(replies, this.#counts[this.#head]!);
       replies -= taken;
       if ((this.#counts[this.#head]! -= taken) === 0) this.#head++;
     }
-    if (this.#head === this.#times.length) {
-      this.#times.length = 0;
-      this.#counts.length = 0;
-      this.#head = 0;
-    }
+    if (this.#head === this.#tail) this.#head = this.#tail = 0;
     return oldest;
   }
 }

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Observable, type Observer, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { withConnectionContext, type ConnectionContext } from '../connection-context.js';
 import { ProtocolError } from '../errors.js';
+import { clock } from '../protocols/clock.js';
 import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
@@ -181,11 +182,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   // What the socket reports (through the shared listeners below).
 
+  /**
+   * One chunk through the protocol. Everything answered while it is processed
+   * carries its arrival time and goes out in one write as it ends.
+   */
   read(chunk: Buffer): void {
     if (this.#finished) return;
-    this.#receivedAt = this.#lastActive = performance.now();
+    const now = (this.#receivedAt = this.#lastActive = performance.now());
     this.#frames = 0;
-    this.#input?.next(chunk);
+    clock.hold(now);
+    this.#writer.hold();
+    try {
+      this.#input?.next(chunk);
+    } finally {
+      clock.release();
+      this.#writer.release();
+    }
     this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });
   }
 

@@ -14,10 +14,12 @@ export interface WriterOwner {
 }
 
 /**
- * Joins the replies produced in one turn of the event loop into one write.
+ * Joins replies into one write per read, and otherwise per turn of the event loop.
  *
  * Replies produced while a read is processed (a pipelined burst, say) reach
- * the socket as one buffer in one syscall, not one each. Above the socket's
+ * the socket as one buffer in one syscall, not one each, written as the read
+ * ends (Netty's flush on read-complete); replies produced outside a read (by
+ * an asynchronous step) go out together at the end of the turn. Above the socket's
  * high-water mark it stops reading from the peer until the socket drains
  * (backpressure); a peer that stops reading altogether is dropped by the
  * write timeout.
@@ -42,6 +44,8 @@ export class BatchWriter {
   #memory: ArrayBufferLike | undefined;
   #end = 0;
   #scheduled = false;
+  /** Between {@link hold} and {@link release}: a read is being processed. */
+  #held = false;
   /** Bytes whose writes had completed at the last check, and when that figure last moved. */
   #flushed = 0;
   #progressAt = 0;
@@ -54,7 +58,18 @@ export class BatchWriter {
     socket.on('drain', resume);
   }
 
-  /** Queues a reply for the write at the end of this turn. */
+  /** Replies pushed from now on wait for {@link release}. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Writes the replies pushed since {@link hold}. */
+  release(): void {
+    this.#held = false;
+    this.flush();
+  }
+
+  /** Queues a reply for the write at {@link release}, or at the end of this turn if not held. */
   push(reply: Reply): void {
     if (typeof reply === 'string') {
       this.#contiguous = false;
@@ -79,7 +94,7 @@ export class BatchWriter {
       this.#bytes += length;
     }
     this.#pending[this.#count++] = reply;
-    if (!this.#scheduled) {
+    if (!this.#scheduled && !this.#held) {
       this.#scheduled = true;
       process.nextTick(flush, this);
     }

@@ -21,3 +21,15 @@ t.test('never goes backwards across calls in one second', async (t) => {
   const backwards = stamps.filter((now, i) => i > 0 && now < stamps[i - 1]! && now.slice(0, 19) === stamps[i - 1]!.slice(0, 19));
   t.same(backwards, []);
 });
+
+t.test('while held, stamps the held time; once released, the time of each call', async (t) => {
+  const clock = new Clock();
+  const held = performance.now() - 5_000;
+  clock.hold(held);
+  const during = [clock.now(), clock.now()];
+  clock.release();
+  const after = clock.now();
+  t.equal(during[0], during[1], 'one time for the whole hold');
+  t.ok(Math.abs(Date.parse(during[0]!) - (performance.timeOrigin + held)) <= 2, `${during[0]} is the held time`);
+  t.ok(Math.abs(Date.parse(after) - Date.now()) <= 2, `${after} is now`);
+});
