@@ -1,3 +1,5 @@
+import { lend } from '../borrowed-memory.js';
+
 /**
  * A pool of fixed-size blocks shared by every connection of a process.
  *
@@ -27,9 +29,9 @@ export class BufferPool {
     if (block !== undefined) return block;
     this.#created++;
     // allocUnsafeSlow: a block of its own, not a slice of Node's shared 8 KiB slab,
-    // so that a pooled block never pins unrelated memory and can be recognised.
+    // so that a pooled block never pins unrelated memory and can be recognised as borrowed.
     const created = Buffer.allocUnsafeSlow(this.blockSize);
-    pooledMemory.add(created.buffer);
+    lend(created.buffer);
     return created;
   }
 
@@ -43,16 +45,6 @@ export class BufferPool {
   stats(): { blockSize: number; created: number; free: number; inUse: number } {
     return { blockSize: this.blockSize, created: this.#created, free: this.#free.length, inUse: this.#inUse };
   }
-}
-
-const pooledMemory = new WeakSet<ArrayBufferLike>();
-
-/**
- * Whether `bytes` is a view of a pooled block, so may be overwritten once the
- * frame it belongs to is released. The writer copies such replies.
- */
-export function isPooled(bytes: Uint8Array): boolean {
-  return pooledMemory.has(bytes.buffer);
 }
 
 /** The pool that framing operators use unless they are given another. */

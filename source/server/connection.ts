@@ -8,12 +8,14 @@ import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
+import { readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
  * with `pipe(framing, handlers…)`; it is subscribed once per connection, so
- * operator state (a `scan`, say) is per connection.
+ * operator state (a `scan`, say) is per connection. The chunks are borrowed:
+ * views of a read buffer that the next read overwrites (see `lines`).
  */
 export type Protocol = OperatorFunction<Buffer, Reply>;
 
@@ -84,7 +86,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #finishedAt = 0;
   #reason: CloseReason | undefined;
 
-  constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+  constructor(accepted: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+    const socket = readIntoSharedBuffer(accepted, onRead);
     this.socket = Object.assign(socket, { [kConnection]: this });
     this.#settings = settings;
     this.#done = done;
@@ -93,7 +96,6 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     settings.events.next({ type: 'opened' });
     socket.once('close', onClose);
     socket.on('error', onError);
-    socket.on('data', onData);
     socket.on('end', onEnd);
     const chunks = new Observable<Buffer>((input) => {
       this.#input = input;
@@ -234,8 +236,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 }
 
-function onData(this: ServedSocket, chunk: Buffer): void {
-  this[kConnection].read(chunk);
+function onRead(this: Socket, bytes: number): void {
+  (this as ServedSocket)[kConnection].read(sharedRead(bytes));
 }
 function onEnd(this: ServedSocket): void {
   this[kConnection].ended();

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { bufferView } from '../buffer-view.js';
-import { isPooled } from '../framing/buffer-pool.js';
+import { isBorrowed } from '../borrowed-memory.js';
 
 /** What a protocol emits for the writer: bytes, or text sent as UTF-8. */
 export type Reply = string | Uint8Array;
@@ -80,9 +80,9 @@ export class BatchWriter {
       let offset = reply.byteOffset;
       const length = reply.byteLength;
       if (memory !== this.#memory || offset !== this.#end) {
-        // A frame echoed as it is may be a view of a pooled block, reused once the frame
-        // is released: copy it. (A reply that continues the run is in memory checked already.)
-        if (isPooled(reply)) {
+        // A frame echoed as it is may be a view of the read buffer or of a pooled block,
+        // reused once this call returns: copy it. (A reply that continues the run is in memory checked already.)
+        if (isBorrowed(reply)) {
           reply = Buffer.from(reply);
           memory = reply.buffer;
           offset = reply.byteOffset;

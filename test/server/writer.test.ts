@@ -22,6 +22,39 @@ t.test('frames echoed as they are stay intact though their pooled blocks are reu
   client.close();
 });
 
+t.test('chunks echoed as they are stay intact in a slow reader\'s queue though other reads reuse the read buffer', async (t) => {
+  // Every read lands in one shared buffer. A reply that is a view of it and must wait
+  // in the socket (its peer is not reading) would be overwritten by the next read of any connection.
+  const server = await startServer(t, { writeTimeout: 0 }, map((chunk: Buffer) => chunk));
+  const slow = await LineClient.open(server.address.port);
+  slow.socket.pause();
+  const sent = 8 * 1024 * 1024;
+  slow.send('a'.repeat(sent));
+  await pause(300); // the kernel's buffers fill and the server queues the rest
+  const busy = await LineClient.open(server.address.port);
+  for (let i = 0; i < 20; i++) {
+    busy.send('b'.repeat(64 * 1024));
+    await pause(5);
+  }
+  slow.socket.resume();
+  let received = 0;
+  let foreign = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${received} of ${sent} bytes came back`)), 20_000);
+    slow.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      for (const byte of chunk) if (byte !== 0x61) foreign++;
+      if (received >= sent) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  t.equal(foreign, 0, 'no byte of another connection');
+  slow.close();
+  busy.close();
+});
+
 t.test('replies from one read go out in one write, copied or not', async (t) => {
   const protocols = {
     'side by side in reply memory': pipe(
