@@ -1,5 +1,6 @@
 // @ts-check
 /** The servers under test, each a separate process pinned to the server core. */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnNode, waitListening } from './processes.js';
 
@@ -9,11 +10,15 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
 
 /** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
 
+const TCP_RX = here('../dist/cli/main.js');
+/** The Node flags on the `tcp-rx` bin's shebang (`#!/usr/bin/env -S node …`): measured as installed. */
+const TCP_RX_NODE_FLAGS = readFileSync(TCP_RX, 'latin1').split('\n', 1)[0].split(' ').slice(3);
+
 /** The servers compared, by name: how to start each on a port. */
 export const SERVERS = {
   /** tcp-rx's CLI, with workers for 10,000 connections and no idle cut-off during a run. */
   'tcp-rx': (/** @type {number} */ port) => [
-    here('../dist/cli/main.js'), 'serve', '--addr', `127.0.0.1:${port}`, '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--log-format', 'json',
+    ...TCP_RX_NODE_FLAGS, TCP_RX, 'serve', '--addr', `127.0.0.1:${port}`, '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--log-format', 'json',
   ],
   baseline: (/** @type {number} */ port) => [here('baseline-server.js'), `127.0.0.1:${port}`],
 };

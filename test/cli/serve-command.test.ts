@@ -59,3 +59,12 @@ t.test('--help explains every flag; --version prints the version', async (t) => 
   t.equal(await version.exited, 0);
   t.match(version.stdout(), /^\d+\.\d+\.\d+/);
 });
+
+t.test('npm start gives node the flags on the bin\'s shebang', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const bin = await readFile(new URL('../../source/cli/main.ts', import.meta.url), 'utf8');
+  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)\n/.exec(bin);
+  t.ok(shebang, 'the bin starts node with flags through env -S');
+  const { scripts } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  t.equal(scripts.start, `node${shebang![1]} dist/cli/main.js serve`);
+});
