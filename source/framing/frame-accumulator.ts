@@ -13,7 +13,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export class FrameAccumulator {
   readonly #pool: BufferPool;
-  readonly #blocks: Buffer[] = [];
+  /** Created with the first partial frame: a connection that never splits one holds none. */
+  #blocks: Buffer[] | undefined;
   #length = 0;
 
   constructor(pool: BufferPool) {
@@ -30,8 +31,9 @@ export class FrameAccumulator {
     const blockSize = this.#pool.blockSize;
     while (start < end) {
       const used = this.#length % blockSize;
-      if (used === 0) this.#blocks.push(this.#pool.acquire());
-      const block = this.#blocks[this.#blocks.length - 1]!;
+      const blocks = (this.#blocks ??= []);
+      if (used === 0) blocks.push(this.#pool.acquire());
+      const block = blocks[blocks.length - 1]!;
       const copied = chunk.copy(block, used, start, Math.min(end, start + blockSize - used));
       start += copied;
       this.#length += copied;
@@ -45,14 +47,15 @@ export class FrameAccumulator {
    */
   complete(chunk: Buffer, start: number, end: number): Buffer {
     const total = this.#length + end - start;
-    if (total <= this.#pool.blockSize && this.#blocks.length === 1) {
-      const block = this.#blocks[0]!;
+    const blocks = this.#blocks ?? [];
+    if (total <= this.#pool.blockSize && blocks.length === 1) {
+      const block = blocks[0]!;
       chunk.copy(block, this.#length, start, end);
       return bufferView(block.buffer, block.byteOffset, total);
     }
     const frame = Buffer.allocUnsafe(total);
     let offset = 0;
-    for (const block of this.#blocks) {
+    for (const block of blocks) {
       offset += block.copy(frame, offset, 0, Math.min(this.#pool.blockSize, this.#length - offset));
     }
     chunk.copy(frame, offset, start, end);
@@ -66,8 +69,10 @@ export class FrameAccumulator {
 
   /** Returns every block to the pool and forgets the frame. Safe to call when empty. */
   release(): void {
-    for (const block of this.#blocks) this.#pool.release(block);
-    this.#blocks.length = 0;
+    if (this.#length === 0) return;
+    const blocks = this.#blocks!;
+    for (const block of blocks) this.#pool.release(block);
+    blocks.length = 0;
     this.#length = 0;
   }
 }

@@ -75,7 +75,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** The framing holds the start of an unfinished frame. */
   #pending = false;
   #frames = 0;
-  readonly #arrivals = new Arrivals();
+  /** Created with the first frame: an idle connection holds none. */
+  #arrivals: Arrivals | undefined;
   /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
   #receivedAt = 0;
   /** Last read or write: for the idle timeout. */
@@ -94,7 +95,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#writer = new BatchWriter(socket, this, settings.writeTimeout);
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
-    socket.once('close', onClose);
+    socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
     socket.on('error', onError);
     socket.on('end', onEnd);
     const chunks = new Observable<Buffer>((input) => {
@@ -108,7 +109,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   decoded(frames: number, pending: boolean): void {
     this.#frames += frames;
-    this.#arrivals.add(this.#receivedAt, frames);
+    if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames);
     if (pending && (frames > 0 || !this.#pending)) this.#frameStarted = this.#receivedAt;
     this.#pending = pending;
     if (this.#draining && !pending) this.#input?.complete();
@@ -174,7 +175,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   flushed(bytes: number, replies: number): void {
     const now = (this.#lastActive = performance.now());
-    const latency = now - this.#arrivals.take(replies, this.#receivedAt);
+    const latency = now - (this.#arrivals?.take(replies, this.#receivedAt) ?? this.#receivedAt);
     this.#settings.events.next({ type: 'written', bytes, replies, latency });
   }
 

@@ -31,9 +31,10 @@ export class BatchWriter {
   /**
    * Replies queued for the next write: the first `#count` entries. The array
    * is kept and overwritten rather than emptied with `length = 0`, which
-   * would free its storage and make every batch grow it again.
+   * would free its storage and make every batch grow it again. Created with
+   * the first reply: an idle connection holds none.
    */
-  readonly #pending: Array<Reply | undefined> = [];
+  #pending: Array<Reply | undefined> | undefined;
   #count = 0;
   #bytes = 0;
   /**
@@ -93,7 +94,7 @@ export class BatchWriter {
       this.#end = offset + length;
       this.#bytes += length;
     }
-    this.#pending[this.#count++] = reply;
+    (this.#pending ??= [])[this.#count++] = reply;
     if (!this.#scheduled && !this.#held) {
       this.#scheduled = true;
       process.nextTick(flush, this);
@@ -113,10 +114,11 @@ export class BatchWriter {
     const count = this.#count;
     if (count === 0 || this.#socket.destroyed) return;
     const bytes = this.#bytes;
-    const first = this.#pending[0]!;
+    const pending = this.#pending!;
+    const first = pending[0]!;
     const data =
-      count === 1 ? first : this.#contiguous ? bufferView(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(this.#pending, count, bytes);
-    this.#pending.fill(undefined, 0, count); // keeps no reply (nor the slab under it) alive
+      count === 1 ? first : this.#contiguous ? bufferView(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(pending, count, bytes);
+    pending.fill(undefined, 0, count); // keeps no reply (nor the slab under it) alive
     this.#count = 0;
     this.#bytes = 0;
     this.#memory = undefined; // holds no slab past the write
