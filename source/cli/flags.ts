@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** One command-line flag: read from `--kebab-name`, else from `TCPRX_SNAKE_NAME`, else its default. */
 export interface FlagSpec<T> {
   readonly description: string;
@@ -23,26 +25,41 @@ export class UsageError extends Error {
 }
 
 export const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 export const envName = (name: string): string => `TCPRX_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
 
-/** meow's flag table for `specs`: every value arrives as text and is parsed here. */
-export function meowFlags(specs: FlagSpecs): Record<string, { type: 'string' | 'boolean' }> {
-  return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.boolean ? 'boolean' : 'string' }]));
+/**
+ * The flags typed on the command line, by camel-case name, as text (`true`
+ * for a switch). Throws a {@link UsageError} for an unknown flag, a flag
+ * without its value, or an argument that is not a flag.
+ * Node's own `util.parseArgs` does the splitting: a CLI library costs every
+ * server process megabytes of memory (perf/NOTES.md).
+ */
+export function parseCommandLine(specs: FlagSpecs, args: string[]): Record<string, string | boolean> {
+  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [kebab(name), { type: spec.boolean ? 'boolean' : 'string' } as const]));
+  const { values, positionals } = parseArgs({ args, options, strict: false, allowPositionals: true });
+  const given: Record<string, string | boolean> = {};
+  for (const [flag, value] of Object.entries(values)) {
+    const name = camel(flag);
+    const spec = specs[name];
+    if (spec === undefined) throw new UsageError(`unknown flag --${flag} (see --help)`);
+    if (value === true && !spec.boolean) throw new UsageError(`--${flag} needs a value`);
+    given[name] = value as string | boolean;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
+  return given;
 }
 
 /**
- * Parses what meow read, falling back to the environment and then to the
- * defaults. Throws a {@link UsageError} naming the flag for an unknown flag or
- * a bad value.
+ * Parses what was typed ({@link parseCommandLine}), falling back to the
+ * environment and then to the defaults. Throws a {@link UsageError} naming
+ * the flag (or the variable) for a bad value.
  */
 export function readFlags<S extends FlagSpecs>(
   specs: S,
   given: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv = process.env,
 ): FlagValues<S> {
-  for (const name of Object.keys(given)) {
-    if (!(name in specs)) throw new UsageError(`unknown flag --${kebab(name)} (see --help)`);
-  }
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
     const fromFlag = given[name];

@@ -2,15 +2,19 @@
 // --max-semi-space-size=1 (MiB): V8 otherwise grows its young generation to 2 × 16 MiB while
 // thousands of connections arrive, and keeps it: 130 → 106 MB RSS at 10,000 idle connections,
 // throughput unchanged (perf/NOTES.md). It must be given at startup, so here and in `npm start`.
-import meow from 'meow';
+import { readFileSync } from 'node:fs';
 import type { Command } from './command.js';
-import { describeFlags, meowFlags, readFlags, UsageError, type FlagSpecs } from './flags.js';
+import { describeFlags, parseCommandLine, readFlags, UsageError, type FlagSpecs } from './flags.js';
 import { benchCommand } from './bench-command.js';
 import { serveCommand } from './serve-command.js';
 
 const commands: ReadonlyArray<Command<FlagSpecs>> = [serveCommand, benchCommand] as unknown as ReadonlyArray<Command<FlagSpecs>>;
 
+const { description, version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { description: string; version: string };
+
 const help = `
+  ${description}
+
   Usage
     $ tcp-rx <command> [flags]
 
@@ -25,20 +29,19 @@ ${commands.map((command) => `\n  tcp-rx ${command.name}\n${describeFlags(command
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) return print(help);
+  if (argv.includes('--version')) return print(`${version}\n`);
   const [name, ...rest] = argv;
   const command = commands.find((candidate) => candidate.name === name);
   if (command === undefined) {
-    meow(help, { importMeta: import.meta, argv });
     throw new UsageError(name === undefined ? 'missing command (see --help)' : `unknown command '${name}' (see --help)`);
   }
-  const cli = meow(help, { importMeta: import.meta, argv: rest, flags: meowFlags(command.flags), allowUnknownFlags: true });
-  if (cli.input.length > 0) throw new UsageError(`unexpected argument '${cli.input[0]}' (see --help)`);
-  return command.run(readFlags(command.flags, definedOnly(cli.flags)));
+  return command.run(readFlags(command.flags, parseCommandLine(command.flags, rest)));
 }
 
-/** meow reports switches that were not given as `false`; only what was typed counts. */
-function definedOnly(flags: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined && value !== false));
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -68,3 +68,16 @@ t.test('npm start gives node the flags on the bin\'s shebang', async (t) => {
   const { scripts } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
   t.equal(scripts.start, `node${shebang![1]} dist/cli/main.js serve`);
 });
+
+t.test('a flag without its value or a stray argument is a usage error, exit 2', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['serve', '--addr'], /^tcp-rx: --addr needs a value\n$/],
+    [['serve', 'extra'], /^tcp-rx: unexpected argument 'extra'/],
+    [['serve', '--workers=0'], /^tcp-rx: --workers: /],
+  ];
+  for (const [args, message] of cases) {
+    const cli = runCli(args);
+    t.equal(await cli.exited, 2, args.join(' '));
+    t.match(cli.stderr(), message);
+  }
+});
