@@ -29,12 +29,14 @@ export class BatchWriter {
   readonly #owner: WriterOwner;
   readonly #writeTimeout: number;
   /**
-   * Replies queued for the next write: the first `#count` entries. The array
-   * is kept and overwritten rather than emptied with `length = 0`, which
-   * would free its storage and make every batch grow it again. Created with
-   * the first reply: an idle connection holds none.
+   * Replies queued for the next write: `#count` of them, the first in
+   * `#first` (at one request in flight there is never a second) and the
+   * rest in `#more`, created with the first batch of two. `#more` is kept
+   * and overwritten rather than emptied with `length = 0`, which would free
+   * its storage and make every batch grow it again.
    */
-  #pending: Array<Reply | undefined> | undefined;
+  #first: Reply | undefined;
+  #more: Array<Reply | undefined> | undefined;
   #count = 0;
   #bytes = 0;
   /**
@@ -94,7 +96,9 @@ export class BatchWriter {
       this.#end = offset + length;
       this.#bytes += length;
     }
-    (this.#pending ??= [])[this.#count++] = reply;
+    if (this.#count === 0) this.#first = reply;
+    else (this.#more ??= [])[this.#count - 1] = reply;
+    this.#count++;
     if (!this.#scheduled && !this.#held) {
       this.#scheduled = true;
       process.nextTick(flush, this);
@@ -114,11 +118,12 @@ export class BatchWriter {
     const count = this.#count;
     if (count === 0 || this.#socket.destroyed) return;
     const bytes = this.#bytes;
-    const pending = this.#pending!;
-    const first = pending[0]!;
+    const first = this.#first!;
     const data =
-      count === 1 ? first : this.#contiguous ? bufferView(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(pending, count, bytes);
-    pending.fill(undefined, 0, count); // keeps no reply (nor the slab under it) alive
+      count === 1 ? first : this.#contiguous ? bufferView(this.#memory!, (first as Uint8Array).byteOffset, bytes) : join(first, this.#more!, count - 1, bytes);
+    // Keep no reply (nor the slab under it) alive.
+    this.#first = undefined;
+    this.#more?.fill(undefined, 0, count - 1);
     this.#count = 0;
     this.#bytes = 0;
     this.#memory = undefined; // holds no slab past the write
@@ -152,16 +157,16 @@ function resume(this: Socket): void {
   this.resume();
 }
 
-function join(replies: ReadonlyArray<Reply | undefined>, count: number, bytes: number): Buffer {
+/** `first` and the `count` replies in `more`, copied into one buffer of `bytes`. */
+function join(first: Reply, more: ReadonlyArray<Reply | undefined>, count: number, bytes: number): Buffer {
   const joined = Buffer.allocUnsafe(bytes);
-  let offset = 0;
-  for (let index = 0; index < count; index++) {
-    const reply = replies[index]!;
-    if (typeof reply === 'string') offset += joined.write(reply, offset);
-    else {
-      joined.set(reply, offset);
-      offset += reply.byteLength;
-    }
-  }
+  let offset = place(joined, first, 0);
+  for (let index = 0; index < count; index++) offset = place(joined, more[index]!, offset);
   return joined;
+}
+
+function place(target: Buffer, reply: Reply, offset: number): number {
+  if (typeof reply === 'string') return offset + target.write(reply, offset);
+  target.set(reply, offset);
+  return offset + reply.byteLength;
 }

@@ -23,13 +23,14 @@ t.test('never goes backwards across calls in one second', async (t) => {
 });
 
 t.test('while held, stamps the held time; once released, the time of each call', async (t) => {
+  // The clock keeps within a millisecond of the wall clock; the slack is for a loaded machine.
   const clock = new Clock();
-  const held = performance.now() - 5_000;
-  clock.hold(held);
+  const fiveSecondsAgo = Date.now() - 5_000;
+  clock.hold(performance.now() - 5_000);
   const during = [clock.now(), clock.now()];
   clock.release();
   const after = clock.now();
   t.equal(during[0], during[1], 'one time for the whole hold');
-  t.ok(Math.abs(Date.parse(during[0]!) - (performance.timeOrigin + held)) <= 2, `${during[0]} is the held time`);
-  t.ok(Math.abs(Date.parse(after) - Date.now()) <= 2, `${after} is now`);
+  t.ok(Math.abs(Date.parse(during[0]!) - fiveSecondsAgo) <= 20, `${during[0]} is the held time`);
+  t.ok(Math.abs(Date.parse(after) - Date.now()) <= 20, `${after} is now`);
 });
