@@ -16,8 +16,19 @@ export const canPin = process.platform === 'linux' && spawnSync('taskset', ['-c'
  * @param {import('node:child_process').SpawnOptions} [options]
  */
 export function spawnNode(core, args, options = {}) {
-  const [command, argv] = canPin ? ['taskset', ['-c', String(core), process.execPath, ...args]] : [process.execPath, args];
-  return spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  return spawnPinned(core, process.execPath, args, options);
+}
+
+/**
+ * Spawns `command args…` pinned to `core` when taskset exists.
+ * @param {number} core
+ * @param {string} command
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnOptions} [options]
+ */
+export function spawnPinned(core, command, args, options = {}) {
+  const [file, argv] = canPin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+  return spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
 }
 
 /** A loopback port that is free now. */
@@ -68,12 +79,13 @@ export function cpuSeconds(pid) {
 }
 
 /**
- * Runs `node args…` to the end; resolves with its stdout.
+ * Runs `command args…` (pinned to `core`) to the end; resolves with its output.
  * @param {number} core
+ * @param {string} command
  * @param {string[]} args
  */
-export async function runNode(core, args) {
-  const child = spawnNode(core, args);
+export async function runPinned(core, command, args) {
+  const child = spawnPinned(core, command, args);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk) => (stdout += chunk));

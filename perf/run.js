@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run perf [-- --quick]`: every scenario against tcp-rx and against the
- * plain-net baseline, side by side in one run. Each server is a separate
- * process pinned to core 0 and the load generator (`tcp-rx bench`) is pinned
- * to core 1 when taskset exists. Prints one table and the reference's
- * targets; writes perf/results/<timestamp>.json and perf/latest.svg.
+ * `npm run perf [-- --quick] [-- --load c]`: every scenario against tcp-rx and
+ * against the plain-net baseline, side by side in one run. Each server is a
+ * separate process pinned to core 0 and the load generator is pinned to core
+ * 1 when taskset exists: `tcp-rx bench`, or with `--load c` the C generator
+ * `line-load.c` (built here with `cc`), which is fast enough that the
+ * servers, not the generator, set the pace at one request in flight. Prints
+ * one table and the reference's targets; writes
+ * perf/results/<timestamp>.json and perf/latest.svg.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
-import { canPin, cpuSeconds, residentBytes, runNode, waitQuiet } from './processes.js';
+import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
 import { startServer } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -21,6 +26,12 @@ import { checkTargets, formatTable } from './table.js';
 
 const LOAD_CORE = 1;
 const quick = process.argv.includes('--quick');
+const loadIndex = process.argv.indexOf('--load');
+const load = loadIndex === -1 ? 'tcp-rx' : process.argv[loadIndex + 1];
+if (load !== 'tcp-rx' && load !== 'c') {
+  process.stderr.write(`perf: --load takes tcp-rx or c, not '${load}'\n`);
+  process.exit(2);
+}
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 
 /**
@@ -39,15 +50,25 @@ const SCENARIOS = [
 const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
 
 /**
+ * One load run against `server`, by the chosen generator.
+ * @param {import('./servers.js').RunningServer} server
+ * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
+ * @returns {Promise<Measure>}
+ */
+function bench(server, scenario) {
+  return load === 'c' ? cBench(server, scenario) : tcpRxBench(server, scenario);
+}
+
+/**
  * One `tcp-rx bench` run against `server`.
  * @param {import('./servers.js').RunningServer} server
  * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
  * @returns {Promise<Measure>}
  */
-async function bench(server, { clients, depth, duration, warmup }) {
+async function tcpRxBench(server, { clients, depth, duration, warmup }) {
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
-  const { stdout, stderr } = await runNode(LOAD_CORE, [
+  const { stdout, stderr } = await runPinned(LOAD_CORE, process.execPath, [
     here('../dist/cli/main.js'), 'bench', '--addr', `127.0.0.1:${server.port}`, '--clients', String(clients), '--depth', String(depth),
     '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--server-pid', String(server.pid), '--json',
   ]);
@@ -66,6 +87,53 @@ async function bench(server, { clients, depth, duration, warmup }) {
     failed: result.failed + result.connections.failed,
     opened: result.connections.opened,
     rss: result.serverRss ?? NaN,
+    cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds,
+  };
+}
+
+/** The C generator, compiled once per perf run. */
+const lineLoad = load === 'c' ? buildLineLoad() : '';
+
+function buildLineLoad() {
+  const binary = join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-')), 'line-load');
+  const built = spawnSync('cc', ['-O2', '-o', binary, here('line-load.c')], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    process.stderr.write(`perf: --load c needs a C compiler: cc ${built.error?.message ?? built.stderr.trim()}\n`);
+    process.exit(1);
+  }
+  return binary;
+}
+
+/**
+ * One run of the C generator against `server`; the server's RSS is sampled
+ * throughout and its peak kept.
+ * @param {import('./servers.js').RunningServer} server
+ * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
+ * @returns {Promise<Measure>}
+ */
+async function cBench(server, { clients, depth, duration, warmup }) {
+  const cpuBefore = cpuSeconds(server.pid);
+  const started = performance.now();
+  let rss = residentBytes(server.pid);
+  const sampler = setInterval(() => (rss = Math.max(rss, residentBytes(server.pid))), 100);
+  const args = ['127.0.0.1', String(server.port), String(clients), String(depth), String(duration / 1000), String(warmup / 1000)];
+  const { stdout, stderr } = await runPinned(LOAD_CORE, lineLoad, args).finally(() => clearInterval(sampler));
+  const seconds = (performance.now() - started) / 1000;
+  let result;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    throw new Error(`line-load against ${server.name} printed no result: ${stderr}`);
+  }
+  const ms = (/** @type {number} */ micros) => micros / 1000;
+  return {
+    requestsPerSecond: result.requestsPerSecond,
+    p50: ms(result.latencyUs.p50),
+    p99: ms(result.latencyUs.p99),
+    avg: ms(result.latencyUs.avg),
+    failed: result.failed,
+    opened: result.opened,
+    rss,
     cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds,
   };
 }
@@ -113,7 +181,7 @@ async function runScenario(scenario) {
 const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
-process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
+process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${load === 'c' ? 'line-load.c' : 'tcp-rx bench'}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
 /** @type {ScenarioResult[]} */
 const results = [];
@@ -125,12 +193,12 @@ for (const scenario of SCENARIOS) {
 }
 
 const targets = checkTargets(results);
-const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine}${quick ? ' · --quick' : ''}`;
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${load === 'c' ? 'line-load.c' : 'tcp-rx bench'}${quick ? ' · --quick' : ''}`;
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
 writeFileSync(here('latest.svg'), renderChart(results, subtitle));
 console.log(`\nwrote ${resultsFile} and ${here('latest.svg')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
