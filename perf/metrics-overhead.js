@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/tcp-rx.js', import.meta.url));
 const CONNECTIONS = 100;
 const DEPTH = 32;
 const WARMUP_MS = 1000;

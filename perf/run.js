@@ -71,7 +71,7 @@ async function tcpRxBench(server, { clients, depth, duration, warmup }) {
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
   const { stdout, stderr } = await runPinned(LOAD_CORE, process.execPath, [
-    here('../dist/cli/main.js'), 'bench', '--addr', `127.0.0.1:${server.port}`, '--clients', String(clients), '--depth', String(depth),
+    here('../dist/cli/tcp-rx.js'), 'bench', '--addr', `127.0.0.1:${server.port}`, '--clients', String(clients), '--depth', String(depth),
     '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--server-pid', String(server.pid), '--json',
   ]);
   const seconds = (performance.now() - started) / 1000;

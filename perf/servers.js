@@ -10,7 +10,7 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
 
 /** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
 
-const TCP_RX = here('../dist/cli/main.js');
+const TCP_RX = here('../dist/cli/tcp-rx.js');
 /** The Node flags on the `tcp-rx` bin's shebang (`#!/usr/bin/env -S node …`): measured as installed. */
 const TCP_RX_NODE_FLAGS = readFileSync(TCP_RX, 'latin1').split('\n', 1)[0].split(' ').slice(3);
 

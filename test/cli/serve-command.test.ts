@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ECHO_PREFIX, LineClient } from '../helpers/line-client.js';
 import { runCli, startCliServer } from '../helpers/cli.js';
@@ -60,13 +61,18 @@ t.test('--help explains every flag; --version prints the version', async (t) => 
   t.match(version.stdout(), /^\d+\.\d+\.\d+/);
 });
 
-t.test('npm start gives node the flags on the bin\'s shebang', async (t) => {
+t.test('the bin runs as an executable, and npm start gives node the flags on its shebang', async (t) => {
   const { readFile } = await import('node:fs/promises');
-  const bin = await readFile(new URL('../../source/cli/main.ts', import.meta.url), 'utf8');
-  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)\n/.exec(bin);
+  const { spawnSync } = await import('node:child_process');
+  const root = new URL('../../', import.meta.url);
+  const { bin, scripts } = JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+  const path = bin['tcp-rx']!.replace(/^\.\//, '');
+  const shebang = /^#!\/usr\/bin\/env -S node((?: --[\w-]+=\S+)*)\n/.exec(await readFile(new URL(path, root), 'utf8'));
   t.ok(shebang, 'the bin starts node with flags through env -S');
-  const { scripts } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  t.equal(scripts.start, `node${shebang![1]} dist/cli/main.js serve`);
+  t.equal(scripts.start, `node${shebang![1]} ${path} serve`);
+  const run = spawnSync(fileURLToPath(new URL(path, root)), ['--version'], { encoding: 'utf8' });
+  t.equal(run.status, 0, run.stderr);
+  t.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
 });
 
 t.test('a flag without its value or a stray argument is a usage error, exit 2', async (t) => {
