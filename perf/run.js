@@ -51,93 +51,81 @@ const SCENARIOS = [
 /** @type {Measure} */
 const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
 
-/**
- * One load run against `server`, by the chosen generator.
- * @param {import('./servers.js').RunningServer} server
- * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
- * @returns {Promise<Measure>}
- */
-function bench(server, scenario) {
-  return load === 'c' ? cBench(server, scenario) : tcpRxBench(server, scenario);
-}
+/** @typedef {{ clients: number, depth: number, duration: number, warmup: number }} Load */
 
 /**
- * One `tcp-rx bench` run against `server`.
- * @param {import('./servers.js').RunningServer} server
- * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
- * @returns {Promise<Measure>}
+ * The load generators: how to start one against a port, and how to read the
+ * JSON line it prints. Latencies are read in ms.
+ * @type {Record<'tcp-rx' | 'c', { label: string, command: () => string, args: (port: number, load: Load) => string[], read: (result: any) => Omit<Measure, 'rss' | 'cpu'> }>}
  */
-async function tcpRxBench(server, { clients, depth, duration, warmup }) {
-  const cpuBefore = cpuSeconds(server.pid);
-  const started = performance.now();
-  const { stdout, stderr } = await runPinned(LOAD_CORE, process.execPath, [
-    here('../dist/cli/tcp-rx.js'), 'bench', '--addr', `127.0.0.1:${server.port}`, '--clients', String(clients), '--depth', String(depth),
-    '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--server-pid', String(server.pid), '--json',
-  ]);
-  const seconds = (performance.now() - started) / 1000;
-  let result;
-  try {
-    result = JSON.parse(stdout);
-  } catch {
-    throw new Error(`bench against ${server.name} printed no result: ${stderr}`);
-  }
-  return {
-    requestsPerSecond: result.requestsPerSecond,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    avg: result.latency.avg,
-    failed: result.failed + result.connections.failed,
-    opened: result.connections.opened,
-    rss: result.serverRss ?? NaN,
-    cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds,
-  };
-}
+const GENERATORS = {
+  'tcp-rx': {
+    label: 'tcp-rx bench',
+    command: () => process.execPath,
+    args: (port, { clients, depth, duration, warmup }) => [
+      here('../dist/cli/tcp-rx.js'), 'bench', '--addr', `127.0.0.1:${port}`, '--clients', String(clients), '--depth', String(depth),
+      '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--json',
+    ],
+    read: (result) => ({
+      requestsPerSecond: result.requestsPerSecond,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      avg: result.latency.avg,
+      failed: result.failed + result.connections.failed,
+      opened: result.connections.opened,
+    }),
+  },
+  c: {
+    label: 'line-load.c',
+    command: buildLineLoad,
+    args: (port, { clients, depth, duration, warmup }) => ['127.0.0.1', String(port), String(clients), String(depth), String(duration / 1000), String(warmup / 1000)],
+    read: (result) => ({
+      requestsPerSecond: result.requestsPerSecond,
+      p50: result.latencyUs.p50 / 1000,
+      p99: result.latencyUs.p99 / 1000,
+      avg: result.latencyUs.avg / 1000,
+      failed: result.failed,
+      opened: result.opened,
+    }),
+  },
+};
 
-/** The C generator, compiled once per perf run. */
-const lineLoad = load === 'c' ? buildLineLoad() : '';
-
+/** `line-load.c`, compiled on first use. */
+let lineLoad = '';
 function buildLineLoad() {
+  if (lineLoad !== '') return lineLoad;
   const binary = join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-')), 'line-load');
   const built = spawnSync('cc', ['-O2', '-o', binary, here('line-load.c')], { encoding: 'utf8' });
   if (built.status !== 0) {
     process.stderr.write(`perf: --load c needs a C compiler: cc ${built.error?.message ?? built.stderr.trim()}\n`);
     process.exit(1);
   }
-  return binary;
+  return (lineLoad = binary);
 }
 
 /**
- * One run of the C generator against `server`; the server's RSS is sampled
- * throughout and its peak kept.
+ * One run of the chosen load generator against `server`, pinned to the load
+ * core. The server's CPU is read before and after, and its RSS sampled
+ * throughout (the peak is kept).
  * @param {import('./servers.js').RunningServer} server
- * @param {{ clients: number, depth: number, duration: number, warmup: number }} scenario
+ * @param {Load} scenario
  * @returns {Promise<Measure>}
  */
-async function cBench(server, { clients, depth, duration, warmup }) {
+async function bench(server, scenario) {
+  const generator = GENERATORS[load];
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
   let rss = residentBytes(server.pid);
   const sampler = setInterval(() => (rss = Math.max(rss, residentBytes(server.pid))), 100);
-  const args = ['127.0.0.1', String(server.port), String(clients), String(depth), String(duration / 1000), String(warmup / 1000)];
-  const { stdout, stderr } = await runPinned(LOAD_CORE, lineLoad, args).finally(() => clearInterval(sampler));
+  const { stdout, stderr } = await runPinned(LOAD_CORE, generator.command(), generator.args(server.port, scenario)).finally(() => clearInterval(sampler));
   const seconds = (performance.now() - started) / 1000;
   let result;
   try {
     result = JSON.parse(stdout);
   } catch {
-    throw new Error(`line-load against ${server.name} printed no result: ${stderr}`);
+    throw new Error(`the ${load} load generator printed no result against ${server.name}: ${stderr}`);
   }
-  const ms = (/** @type {number} */ micros) => micros / 1000;
-  return {
-    requestsPerSecond: result.requestsPerSecond,
-    p50: ms(result.latencyUs.p50),
-    p99: ms(result.latencyUs.p99),
-    avg: ms(result.latencyUs.avg),
-    failed: result.failed,
-    opened: result.opened,
-    rss,
-    cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds,
-  };
+  return { ...generator.read(result), rss, cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds };
 }
 
 /** @param {Measure[]} runs the run with the median requests/s */
@@ -183,7 +171,7 @@ async function runScenario(scenario) {
 const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
-process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${load === 'c' ? 'line-load.c' : 'tcp-rx bench'}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
+process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
 /** @type {ScenarioResult[]} */
 const results = [];
@@ -195,7 +183,7 @@ for (const scenario of SCENARIOS) {
 }
 
 const targets = checkTargets(results);
-const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${load === 'c' ? 'line-load.c' : 'tcp-rx bench'}${quick ? ' · --quick' : ''}`;
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label}${quick ? ' · --quick' : ''}`;
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
