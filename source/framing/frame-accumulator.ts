@@ -1,8 +1,6 @@
 import { bufferView } from '../buffer-view.js';
 import type { BufferPool } from './buffer-pool.js';
 
-const EMPTY = Buffer.alloc(0);
-
 /**
  * The unfinished start of a frame, carried between reads in pooled blocks.
  *
@@ -41,13 +39,14 @@ export class FrameAccumulator {
   }
 
   /**
-   * The whole frame: what is held followed by `chunk[start, end)`, contiguous.
-   * When it fits in one block the result is a view of that block, valid until
-   * {@link release}; a longer frame is joined into a buffer of its own.
+   * The whole frame: what is held (something must be) followed by
+   * `chunk[start, end)`, contiguous. When it fits in one block the result is
+   * a view of that block, valid until {@link release}; a longer frame is
+   * joined into a buffer of its own.
    */
   complete(chunk: Buffer, start: number, end: number): Buffer {
     const total = this.#length + end - start;
-    const blocks = this.#blocks ?? [];
+    const blocks = this.#blocks!;
     if (total <= this.#pool.blockSize && blocks.length === 1) {
       const block = blocks[0]!;
       chunk.copy(block, this.#length, start, end);
@@ -60,11 +59,6 @@ export class FrameAccumulator {
     }
     chunk.copy(frame, offset, start, end);
     return frame;
-  }
-
-  /** The held bytes as one buffer (for a frame cut short by the end of input). */
-  drain(): Buffer {
-    return this.complete(EMPTY, 0, 0);
   }
 
   /** Returns every block to the pool and forgets the frame. Safe to call when empty. */

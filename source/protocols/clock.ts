@@ -14,8 +14,9 @@ const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padS
  * processes the read ({@link Clock.hold}): everything stamped in reply to
  * one read (a pipelined burst, say) carries the same time, and a million
  * stamps a second do not cost a million clock reads. Outside a read (a
- * reply produced later by an asynchronous step) each stamp reads the clock. Everything down to the millisecond is formatted once per
- * millisecond and copied; only the three microsecond digits are looked up.
+ * reply produced later by an asynchronous step) each stamp reads the clock.
+ * Everything down to the millisecond is formatted once per millisecond and
+ * copied; only the three microsecond digits are looked up.
  * Stamping allocates nothing. The sub-millisecond digits come from the
  * monotonic clock, kept within a millisecond of the wall clock (re-anchored
  * when NTP or a person moves the wall clock, checked once a second).
