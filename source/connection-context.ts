@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Observable, Observer, Unsubscribable } from 'rxjs';
 
 /**
  * What a connection tells the operators of its pipeline, and what they tell it.
@@ -8,16 +9,50 @@ import type { Socket } from 'node:net';
  * and an operator that wants it calls {@link connectionContext} in its own
  * subscribe function. Operators work without it too (in unit tests, or on any
  * other stream of buffers): it is `undefined` there.
+ *
+ * The framing contract, which every framing operator of tcp-rx keeps and a
+ * custom one should keep too:
+ * 1. Applied directly to {@link chunks} (`source === context.chunks`), it may
+ *    take the chunks *borrowed* through {@link lend} (views of a buffer the
+ *    next read overwrites, so it copies what it keeps past `next`); applied to
+ *    anything else it subscribes as usual, and gets chunks of its own.
+ * 2. After each frame it emits, it asks {@link full}; when that says yes it
+ *    emits no more from the chunk and reports how far it got through
+ *    {@link decoded}. The connection keeps the rest and hands it over again
+ *    once the pipeline has caught up (backpressure, and the cut of a drain).
+ * 3. After each chunk it calls {@link decoded} once.
  */
 export interface ConnectionContext {
   /** The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS. */
   readonly socket: Socket;
+  /** The chunks the peer sends: each a Buffer of its own for an ordinary subscriber. */
+  readonly chunks: Observable<Buffer>;
   /**
-   * Called by a framing operator once per chunk it has consumed: how many frames
-   * it emitted from that chunk, and whether it now holds the start of an
-   * unfinished frame (which starts the read timeout).
+   * Subscribes `observer` to {@link chunks} *borrowed*: each is valid only
+   * while `observer.next` runs. For framing operators that copy what they keep.
    */
-  decoded(frames: number, pending: boolean): void;
+  lend(observer: Observer<Buffer>): Unsubscribable;
+  /**
+   * Whether the connection is full once `frames` frames have been emitted
+   * from the chunk being decoded: requests not yet answered or replies not
+   * yet written are at their bounds, or a drain has reached its cut. A framing
+   * operator stops emitting from that chunk when it is.
+   */
+  full(frames: number): boolean;
+  /**
+   * Called by a framing operator once per chunk it was given: how many frames
+   * it emitted from it, whether it now holds the start of an unfinished frame
+   * (which starts the read timeout), and how many of the chunk's bytes it
+   * consumed (all of them unless it stopped because of {@link full}).
+   */
+  decoded(frames: number, pending: boolean, consumed?: number): void;
+  /**
+   * Counts `requests` requests as done. Every reply counts as one unless a
+   * pipeline has declared {@link settleManually}.
+   */
+  settle(requests: number): void;
+  /** From now on only {@link settle} counts requests as done; replies don't (see the `settle` operator). */
+  settleManually(): void;
 }
 
 let current: ConnectionContext | undefined;

@@ -40,14 +40,14 @@ export class FrameAccumulator {
 
   /**
    * The whole frame: what is held (something must be) followed by
-   * `chunk[start, end)`, contiguous. When it fits in one block the result is
-   * a view of that block, valid until {@link release}; a longer frame is
-   * joined into a buffer of its own.
+   * `chunk[start, end)`, contiguous. A frame that is not `owned` and fits in
+   * one block is a view of that block, valid until {@link release}; any
+   * other is joined into a buffer of its own.
    */
-  complete(chunk: Buffer, start: number, end: number): Buffer {
+  complete(chunk: Buffer, start: number, end: number, owned: boolean): Buffer {
     const total = this.#length + end - start;
     const blocks = this.#blocks!;
-    if (total <= this.#pool.blockSize && blocks.length === 1) {
+    if (!owned && total <= this.#pool.blockSize && blocks.length === 1) {
       const block = blocks[0]!;
       chunk.copy(block, this.#length, start, end);
       return bufferView(block.buffer, block.byteOffset, total);

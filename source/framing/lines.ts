@@ -1,4 +1,5 @@
 import { Observable, type Observer, type OperatorFunction, type Subscriber, type Unsubscribable } from 'rxjs';
+import { isBorrowed } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 import { connectionContext, type ConnectionContext } from '../connection-context.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
@@ -14,6 +15,17 @@ export interface LinesOptions {
   maxLength?: number;
   /** Where partial lines are kept between reads. Default: the process-wide pool of 4 KiB blocks. */
   pool?: BufferPool;
+  /**
+   * Emit *borrowed* frames: views of memory that the next read overwrites,
+   * valid only while the `next` call that delivers them runs. Saves a copy
+   * per read, and is safe only for a pipeline that consumes each frame
+   * synchronously (a `map` that decodes or answers it there, as the
+   * reference echo does); a frame that reaches a `delay`, a `concatMap`, a
+   * buffer or a promise would show another connection's bytes. A borrowed
+   * frame replied as it is, is copied by the writer. Default `false`: every
+   * frame is the pipeline's to keep.
+   */
+  borrowed?: boolean;
 }
 
 /**
@@ -22,13 +34,16 @@ export interface LinesOptions {
  * Each `\n` ends a frame and a `\r` before it is dropped. Input that ends in
  * the middle of a line errors the stream with an {@link IncompleteFrameError}
  * (`ERR incomplete line`) after every complete line has been delivered, so
- * a request is never silently dropped. A line that lies inside
- * one chunk is delivered as a view of that chunk, without copying; the
+ * a request is never silently dropped. The lines of one read are copied
+ * out of the read buffer at once and delivered as views of that copy; the
  * unfinished tail of a chunk waits in pooled blocks until its `\n` arrives.
+ * Every frame is the pipeline's to keep, through any asynchronous step;
+ * `borrowed: true` skips the copy for pipelines that consume each frame
+ * synchronously (see {@link LinesOptions.borrowed}).
  *
- * Frames are **borrowed**: a frame is valid while the `next` call that
- * delivers it runs. Decode it there (as `frame.toString()` does), or keep a
- * copy (`Buffer.from(frame)`) if an asynchronous step needs the bytes later.
+ * It keeps the framing contract of {@link ConnectionContext}: it stops
+ * between two lines when the connection is full, so that a read full of
+ * requests never makes more replies than the connection has room for.
  *
  * A line longer than `maxLength` errors the stream with a
  * {@link FrameTooLongError} as soon as that is known (without buffering the
@@ -44,11 +59,13 @@ export interface LinesOptions {
  * await serve({ port: 7000 }, upper);
  * ```
  */
-export function lines({ maxLength = 64 * 1024, pool = defaultBufferPool }: LinesOptions = {}): OperatorFunction<Buffer, Buffer> {
+export function lines({ maxLength = 64 * 1024, pool = defaultBufferPool, borrowed = false }: LinesOptions = {}): OperatorFunction<Buffer, Buffer> {
   return (source) =>
     new Observable<Buffer>((subscriber) => {
-      const splitter = new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), connectionContext());
-      splitter.source = source.subscribe(splitter);
+      const context = connectionContext();
+      const splitter = new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), context, borrowed);
+      // Straight from the connection, the chunks may come borrowed: the splitter copies what it keeps.
+      splitter.source = context !== undefined && source === context.chunks ? context.lend(splitter) : source.subscribe(splitter);
       return splitter;
     });
 }
@@ -61,37 +78,51 @@ class LineSplitter implements Observer<Buffer>, Unsubscribable {
   readonly #maxLength: number;
   readonly #partial: FrameAccumulator;
   readonly #context: ConnectionContext | undefined;
+  readonly #borrowed: boolean;
 
-  constructor(lines: Subscriber<Buffer>, maxLength: number, partial: FrameAccumulator, context: ConnectionContext | undefined) {
+  constructor(lines: Subscriber<Buffer>, maxLength: number, partial: FrameAccumulator, context: ConnectionContext | undefined, borrowed: boolean) {
     this.#lines = lines;
     this.#maxLength = maxLength;
     this.#partial = partial;
     this.#context = context;
+    this.#borrowed = borrowed;
   }
 
   next(chunk: Buffer): void {
     const partial = this.#partial;
-    const memory = chunk.buffer; // read once: TypedArray accessors are builtin calls
-    const base = chunk.byteOffset;
+    const context = this.#context;
+    const owned = !this.#borrowed;
+    let memory = chunk.buffer; // read once: TypedArray accessors are builtin calls
+    let base = chunk.byteOffset;
     let start = 0;
     let frames = 0;
-    for (let newline = chunk.indexOf(LF); newline !== -1; newline = chunk.indexOf(LF, start)) {
+    let newline = chunk.indexOf(LF);
+    if (newline !== -1 && owned && isBorrowed(chunk)) {
+      // The frames must outlive this call: one copy of the part of the chunk that holds whole lines.
+      const copy = Buffer.allocUnsafe(chunk.lastIndexOf(LF) + 1);
+      chunk.copy(copy, 0, 0, copy.length);
+      memory = copy.buffer;
+      base = copy.byteOffset;
+    }
+    for (; newline !== -1; newline = chunk.indexOf(LF, start)) {
       const held = partial.length;
       const frame =
         held === 0
           ? bufferView(memory, base + start, (newline > start && chunk[newline - 1] === CR ? newline - 1 : newline) - start)
-          : withoutCR(partial.complete(chunk, start, newline));
+          : withoutCR(partial.complete(chunk, start, newline, owned));
       if (frame.length > this.#maxLength) return this.#tooLong(frames);
       frames++;
       this.#lines.next(frame);
       if (held > 0) partial.release();
-      if (this.#lines.closed) return;
       start = newline + 1;
+      if (this.#lines.closed) return context?.decoded(frames, false);
+      // The connection is full: the rest of the chunk waits with it.
+      if (context !== undefined && context.full(frames)) return context.decoded(frames, false, start);
     }
     // maxLength + 1: the held tail may end with the `\r` of a line of exactly maxLength.
     if (partial.length + chunk.length - start > this.#maxLength + 1) return this.#tooLong(frames);
     partial.append(chunk, start, chunk.length);
-    this.#context?.decoded(frames, partial.length > 0);
+    context?.decoded(frames, partial.length > 0);
   }
 
   error(error: unknown): void {

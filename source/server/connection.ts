@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Observable, type Observer, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type Observer, type OperatorFunction, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
+import { isBorrowed } from '../borrowed-memory.js';
 import { withConnectionContext, type ConnectionContext } from '../connection-context.js';
 import { ProtocolError } from '../errors.js';
 import { clock } from '../protocols/clock.js';
@@ -8,14 +9,15 @@ import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
-import { readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
+import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
  * with `pipe(framing, handlers…)`; it is subscribed once per connection, so
- * operator state (a `scan`, say) is per connection. The chunks are borrowed:
- * views of a read buffer that the next read overwrites (see `lines`).
+ * operator state (a `scan`, say) is per connection. Each chunk is the
+ * protocol's to keep (a framing operator of tcp-rx may take them borrowed:
+ * see {@link ConnectionContext}).
  */
 export type Protocol = OperatorFunction<Buffer, Reply>;
 
@@ -27,19 +29,44 @@ export interface ConnectionSettings {
   readonly readTimeout: number;
   /** Replies pending with no write progress for this long destroy the connection (ms; 0 = never). */
   readonly writeTimeout: number;
+  /** Requests read but not yet answered, past which reading pauses. */
+  readonly maxPending: number;
+  /** Bytes of the reads whose requests are not all answered, past which reading pauses. */
+  readonly maxPendingBytes: number;
+  /** Bytes of replies not yet written to the kernel, past which no more requests are taken. */
+  readonly replyBudget: number;
+  /** TCP keep-alive probe delay (ms; 0 = off), which the socket already has. */
+  readonly keepAlive: number;
   readonly events: { next(event: ServerEvent): void };
   readonly logger: Logger;
   /** Connections being served, so that shutdown and the timeout sweeper can reach them. */
   readonly active: Set<ActiveConnection>;
+  /** The server's shutdown: connections served once it has begun drain at once. */
+  readonly shutdown: ShutdownState;
+}
+
+/** What connections report of a shutdown in progress. */
+export interface ShutdownState {
+  draining: boolean;
+  /** Connections that closed during the shutdown with replies unwritten or requests unanswered. */
+  cut: number;
 }
 
 /** A connection as the server sees it. */
 export interface ActiveConnection extends Expiring {
-  /** Stops taking requests once the frame in progress is complete; closes when every reply is written. */
+  /**
+   * Answers every request that has reached the server (read, held back, or
+   * still in the kernel's receive buffer), then closes with a FIN once every
+   * reply is written. Bytes that arrive later are read and dropped.
+   */
   drain(): void;
+  /** The socket this connection serves (for the server to find it by). */
+  readonly socket: Socket;
+  /** Ends the connection with `ERR internal`: its pipeline failed where nothing could report it. */
+  fail(error: unknown): void;
 }
 
-/** After our side has finished, how long a peer that keeps sending is given to close its side. */
+/** After our side has finished writing, how long a peer that keeps sending is given to close its side. */
 export const LINGER = 5_000;
 
 /**
@@ -62,64 +89,131 @@ export function serveConnection(socket: Socket, protocol: Protocol, settings: Co
 const kConnection = Symbol('tcp-rx connection');
 type ServedSocket = Socket & { [kConnection]: Connection };
 
+/** An Unsubscribable that does nothing: the chunks end with the connection, not with their subscriber. */
+const STAYS: Unsubscribable = { unsubscribe() {} };
+
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
+  readonly chunks: Observable<Buffer>;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
   readonly #writer: BatchWriter;
-  #input: Subscriber<Buffer> | undefined;
+  #input: Observer<Buffer> | undefined;
+  /** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
+  #copyChunks = false;
   #pipeline: Subscription | undefined;
-  /** Set once the pipeline has finished or been stopped: later bytes are discarded. */
+  /** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
   #finished = false;
   #draining = false;
+  /** The drain has taken every request that had arrived: a frame in progress is finished, nothing more. */
+  #cut = false;
+  /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
+  #reads = 0;
+  /** The latest read filled the read buffer: the kernel may hold more. */
+  #lastReadFull = false;
+  #peerEnded = false;
+  /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
+  #backlog: Buffer | undefined;
   /** The framing holds the start of an unfinished frame. */
   #pending = false;
+  /** What the framing reported of the chunk being decoded. */
   #frames = 0;
+  #consumed = -1;
+  /** Between the start and the end of a chunk's decoding: settlements wait for its frames to be counted. */
+  #decoding = false;
+  #settledInChunk = 0;
+  #manualSettling = false;
+  /** Bytes the socket held unwritten as the chunk's decoding began. */
+  #unsent = 0;
   /** Created with the first frame: an idle connection holds none. */
   #arrivals: Arrivals | undefined;
+  /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
+  #batchArrival = Number.NaN;
   /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
   #receivedAt = 0;
   /** Last read or write: for the idle timeout. */
   #lastActive = performance.now();
   /** When the unfinished frame began: for the read timeout. */
   #frameStarted = 0;
-  /** When our side finished: for the linger. */
+  /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
   #finishedAt = 0;
+  /** Destroyed by the server (a shutdown past its drain timeout). */
+  #forced = false;
   #reason: CloseReason | undefined;
 
   constructor(accepted: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
-    const socket = readIntoSharedBuffer(accepted, onRead);
-    this.socket = Object.assign(socket, { [kConnection]: this });
     this.#settings = settings;
     this.#done = done;
+    const adopted = readIntoSharedBuffer(accepted, onRead, { noDelay: true, keepAlive: settings.keepAlive });
+    const socket = adopted ?? accepted;
+    // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
+    if (adopted === undefined) socket.on('data', onData);
+    this.socket = Object.assign(socket, { [kConnection]: this });
     this.#writer = new BatchWriter(socket, this, settings.writeTimeout);
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
     socket.on('error', onError);
     socket.on('end', onEnd);
-    const chunks = new Observable<Buffer>((input) => {
+    socket.on('drain', onDrain);
+    socket.on('finish', onFinish);
+    this.chunks = new Observable<Buffer>((input) => {
       this.#input = input;
+      this.#copyChunks = true;
     });
-    this.#pipeline = withConnectionContext(this, () => protocol(chunks).subscribe(this));
+    try {
+      this.#pipeline = withConnectionContext(this, () => protocol(this.chunks).subscribe(this));
+    } catch (error) {
+      this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
+    }
     socket.resume();
+    if (settings.shutdown.draining) this.drain();
   }
 
-  // ConnectionContext: what the framing reports.
+  // ConnectionContext: what the operators of the pipeline report and ask.
 
-  decoded(frames: number, pending: boolean): void {
+  lend(observer: Observer<Buffer>): Unsubscribable {
+    this.#input = observer;
+    this.#copyChunks = false;
+    return STAYS;
+  }
+
+  full(frames: number): boolean {
+    return this.#cut || this.#over(frames, this.#unsent + this.#writer.bytes);
+  }
+
+  decoded(frames: number, pending: boolean, consumed = -1): void {
     this.#frames += frames;
-    if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames);
-    if (pending && (frames > 0 || !this.#pending)) this.#frameStarted = this.#receivedAt;
     this.#pending = pending;
-    if (this.#draining && !pending) this.#input?.complete();
+    this.#consumed = consumed;
+  }
+
+  settle(requests: number): void {
+    if (this.#decoding) {
+      this.#settledInChunk += requests;
+      return;
+    }
+    const arrival = this.#arrivals?.settle(requests) ?? Number.NaN;
+    if (!(arrival >= this.#batchArrival)) this.#batchArrival = arrival; // keeps the oldest; NaN never replaces
+    if (this.#backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
+  }
+
+  settleManually(): void {
+    this.#manualSettling = true;
   }
 
   // ActiveConnection: shutdown, and the timeout sweeper (below).
 
   drain(): void {
+    if (this.#draining || this.#finished) return;
     this.#draining = true;
-    if (!this.#pending) this.#input?.complete();
+    this.#awaitCut();
+  }
+
+  fail(error: unknown): void {
+    if (this.#finished) return;
+    this.#pipeline?.unsubscribe();
+    this.error(error);
   }
 
   // Expiring: the timeout sweeper's call.
@@ -127,12 +221,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   expire(now: number): void {
     const { idleTimeout, readTimeout } = this.#settings;
     if (this.#finished) {
-      if (now - this.#finishedAt >= LINGER) this.socket.destroy();
-    } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
+      if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
+      else this.#writer.expire(now);
+    } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0 && this.#unanswered() === 0) {
       this.destroy('idle-timeout');
     } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
-      this.#pipeline?.unsubscribe();
-      this.error(new ProtocolError('ERR read timeout\n', 'read-timeout'));
+      this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
     } else {
       this.#writer.expire(now);
     }
@@ -140,6 +234,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** The pool unsubscribing: a shutdown past its drain timeout. */
   unsubscribe(): void {
+    this.#forced = true;
     this.destroy('shutdown');
   }
 
@@ -148,13 +243,25 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.socket.destroy();
   }
 
-  // Observer<Reply>: what the protocol answers.
+  // Observer<Reply>: what the protocol answers. None of these may throw: nothing above would catch it.
 
   next(reply: Reply): void {
+    if (this.#finished) return;
+    if (typeof reply !== 'string' && !(reply instanceof Uint8Array)) {
+      this.fail(new TypeError(`a protocol replied with ${describe(reply)}: replies are strings or bytes`));
+      return;
+    }
+    if (!this.#decoding && typeof reply !== 'string' && isBorrowed(reply)) {
+      // Lent memory that outlived its read now holds someone else's bytes: never send them.
+      this.fail(new Error('a borrowed frame was replied after its read: its memory has been reused (see `borrowed` in the framing options)'));
+      return;
+    }
     this.#writer.push(reply);
+    if (!this.#manualSettling) this.settle(1);
   }
 
   error(error: unknown): void {
+    if (this.#finished) return;
     if (error instanceof ProtocolError) {
       this.#closeAs(error.reason);
       this.#log('warn', error.message);
@@ -168,15 +275,16 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** The protocol has answered everything: end our side once the replies are written. */
   complete(): void {
-    this.#finish();
+    if (!this.#finished) this.#finish();
   }
 
   // WriterOwner: what the writer reports.
 
   flushed(bytes: number, replies: number): void {
     const now = (this.#lastActive = performance.now());
-    const latency = now - (this.#arrivals?.take(replies, this.#receivedAt) ?? this.#receivedAt);
-    this.#settings.events.next({ type: 'written', bytes, replies, latency });
+    const arrival = this.#batchArrival;
+    this.#batchArrival = Number.NaN;
+    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : this.#receivedAt) });
   }
 
   writeTimedOut(): void {
@@ -185,27 +293,31 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   // What the socket reports (through the shared listeners below).
 
-  /**
-   * One chunk through the protocol. Everything answered while it is processed
-   * carries its arrival time and goes out in one write as it ends.
-   */
+  /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
-    if (this.#finished) return;
-    const now = (this.#receivedAt = this.#lastActive = performance.now());
-    this.#frames = 0;
-    clock.hold(now);
-    this.#writer.hold();
-    try {
-      this.#input?.next(chunk);
-    } finally {
-      clock.release();
-      this.#writer.release();
-    }
-    this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });
+    if (this.#finished) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
+    this.#reads++;
+    this.#lastReadFull = chunk.length >= READ_BUFFER_SIZE;
+    this.#receivedAt = this.#lastActive = performance.now();
+    const rest = this.#decode(chunk);
+    if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+    if (rest !== undefined || this.#isFull()) this.socket.pause();
+    if (this.#draining) this.#afterDrainingRead();
   }
 
   ended(): void {
-    this.#input?.complete();
+    this.#peerEnded = true;
+    if (this.#backlog === undefined) this.#input?.complete();
+  }
+
+  /** The writer's socket has drained. */
+  drained(): void {
+    this.#resumeIfRoom();
+  }
+
+  /** Our side has finished writing: the linger begins. */
+  writingFinished(): void {
+    this.#finishedAt = performance.now();
   }
 
   /** A peer that resets or vanishes is ordinary for a server: counted, not logged. */
@@ -214,17 +326,139 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   closed(): void {
+    const cut = this.#forced || (!this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0));
     this.#finished = true;
+    this.#backlog = undefined;
     this.#pipeline?.unsubscribe();
     this.#settings.active.delete(this);
+    if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
     this.#settings.events.next({ type: 'closed', reason: this.#reason ?? 'end' });
     this.#done.complete();
   }
 
+  /**
+   * Hands `chunk` to the protocol; everything answered meanwhile carries its
+   * arrival time and goes out in one write as it ends. Returns what the
+   * framing left untaken because the connection was full, or `undefined`.
+   */
+  #decode(chunk: Buffer): Buffer | undefined {
+    const input = this.#input;
+    if (input === undefined) return undefined;
+    this.#frames = 0;
+    this.#consumed = -1;
+    this.#settledInChunk = 0;
+    this.#unsent = this.socket.writableLength;
+    this.#decoding = true;
+    clock.hold(this.#receivedAt);
+    this.#writer.hold();
+    try {
+      input.next(this.#copyChunks && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
+    } finally {
+      clock.release();
+      this.#decoding = false;
+      this.#counted(chunk.length);
+      this.#writer.release();
+    }
+    this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });
+    const consumed = this.#consumed;
+    return consumed >= 0 && consumed < chunk.length && !this.#finished ? chunk.subarray(consumed) : undefined;
+  }
+
+  /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
+  #counted(bytes: number): void {
+    const frames = this.#frames;
+    if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames, this.#consumed >= 0 ? this.#consumed : bytes);
+    if (this.#pending && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
+    if (!this.#pending) this.#frameStarted = 0;
+    const settled = this.#settledInChunk;
+    this.#settledInChunk = 0;
+    if (settled > 0) this.settle(settled);
+  }
+
+  /**
+   * Whether the connection is at a bound once `frames` more requests are
+   * counted and `unsent` bytes of replies wait: then it takes no more.
+   */
+  #over(frames: number, unsent: number): boolean {
+    const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
+    const arrivals = this.#arrivals;
+    return (
+      (arrivals?.pending ?? 0) + frames - this.#settledInChunk >= maxPending ||
+      (arrivals !== undefined && arrivals.pendingBytes >= maxPendingBytes) ||
+      unsent >= replyBudget
+    );
+  }
+
+  /** {@link full} between chunks. */
+  #isFull(): boolean {
+    return this.#over(0, this.socket.writableLength + this.#writer.bytes);
+  }
+
+  /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
+  #resumeIfRoom(): void {
+    if (this.#finished || this.#decoding) return;
+    while (this.#backlog !== undefined && !this.#isFull()) {
+      const backlog = this.#backlog;
+      this.#backlog = undefined;
+      this.#receivedAt = performance.now();
+      const rest = this.#decode(backlog);
+      if (rest !== undefined) this.#backlog = rest; // a view of our own copy: it stays valid
+      if (this.#finished) return;
+    }
+    if (this.#backlog !== undefined || this.#isFull()) return;
+    if (this.#peerEnded) this.#input?.complete();
+    else if (this.#draining && this.#cut) this.#endInputIfWhole();
+    else {
+      this.socket.resume();
+      if (this.#draining) this.#awaitCut();
+    }
+  }
+
+  /**
+   * A drain takes what the kernel holds now: it reads until a read comes
+   * back short of the read buffer (the kernel had nothing more), or until a
+   * turn of the event loop passes with reading on and no read at all.
+   */
+  #awaitCut(): void {
+    if (this.#cut || this.#finished) return;
+    if (this.#backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
+    if (this.#reads > 0 && !this.#lastReadFull) return this.#cutNow();
+    const reads = this.#reads;
+    // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
+    setImmediate(() => setImmediate(() => {
+      if (this.#reads === reads && !this.socket.isPaused()) this.#cutNow();
+    }));
+  }
+
+  #afterDrainingRead(): void {
+    if (this.#cut) this.#endInputIfWhole();
+    else if (this.#backlog === undefined && !this.#lastReadFull) this.#cutNow();
+    else this.#awaitCut();
+  }
+
+  #cutNow(): void {
+    if (this.#cut) return;
+    this.#cut = true;
+    this.#endInputIfWhole();
+  }
+
+  /** After the cut: once no frame is half read, the pipeline has every request it will get. */
+  #endInputIfWhole(): void {
+    if (this.#pending || this.#finished) return;
+    this.#backlog = undefined; // arrived after the cut: dropped, and the FIN tells the peer so
+    this.#input?.complete();
+  }
+
+  #unanswered(): number {
+    return this.#arrivals?.pending ?? 0;
+  }
+
   #finish(last?: Reply): void {
     this.#finished = true;
-    this.#finishedAt = performance.now();
+    this.#backlog = undefined;
     this.#writer.end(last);
+    // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
+    this.socket.resume();
   }
 
   /** The first reason given is the one counted. */
@@ -237,11 +471,24 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 }
 
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
 function onRead(this: Socket, bytes: number): void {
   (this as ServedSocket)[kConnection].read(sharedRead(bytes));
 }
+function onData(this: ServedSocket, chunk: Buffer): void {
+  this[kConnection].read(chunk);
+}
 function onEnd(this: ServedSocket): void {
   this[kConnection].ended();
+}
+function onDrain(this: ServedSocket): void {
+  this[kConnection].drained();
+}
+function onFinish(this: ServedSocket): void {
+  this[kConnection].writingFinished();
 }
 function onError(this: ServedSocket): void {
   this[kConnection].failed();

@@ -25,8 +25,8 @@ export type ServerEvent =
   /** A served connection closed; `reason` says why. */
   | { readonly type: 'closed'; readonly reason: CloseReason };
 
-/** Why a connection was not served. */
-export type RejectReason = 'busy' | 'shutting-down';
+/** Why a connection was not served: the pool and queue were full, it waited past the queue timeout, or the server was stopping. */
+export type RejectReason = 'busy' | 'queue-timeout' | 'shutting-down';
 
 /**
  * Why a served connection closed: `end` when the peer finished and every

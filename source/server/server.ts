@@ -4,11 +4,12 @@ import { lines } from '../framing/lines.js';
 import { textLogger, type Logger } from '../logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
-import { workerPool } from './admission.js';
-import { LINGER, serveConnection, type ActiveConnection, type Protocol } from './connection.js';
+import { Admission, REJECTION_LINGER } from './admission.js';
+import { LINGER, serveConnection, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
 import type { ServerEvent } from './events.js';
 import { createListener, listen } from './listener.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
+import { containUnhandledErrors } from './unhandled-errors.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
 export interface ServeOptions {
@@ -20,6 +21,23 @@ export interface ServeOptions {
   workers?: number;
   /** Connections that may wait for a worker before new ones get `ERR server busy`. Default 1000. */
   queue?: number;
+  /** Longest wait for a worker; then `ERR server busy`. Default 10 s. */
+  queueTimeout?: number;
+  /**
+   * Requests of one connection read but not yet answered, past which it stops
+   * reading until replies catch up: what an asynchronous step (a database
+   * call, a `delay`, a `concatMap`) may have waiting. Default 1024.
+   */
+  maxPending?: number;
+  /** Bytes of the reads whose requests are not all answered, past which a connection stops reading. Default 1 MiB. */
+  maxPendingBytes?: number;
+  /**
+   * Bytes of replies waiting to be written, past which a connection takes no
+   * more requests, even from a read it is in the middle of (a read full of
+   * tiny requests would otherwise make megabytes of replies for a peer that
+   * may not read them). Default 64 KiB.
+   */
+  replyBudget?: number;
   /** The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn`). Default 4096. */
   backlog?: number;
   /** Longest request line of the default protocol. Default 64 KiB. */
@@ -32,7 +50,7 @@ export interface ServeOptions {
   readTimeout?: number;
   /** Replies pending with no write progress for this long drop the connection. Default 30 s. */
   writeTimeout?: number;
-  /** How long {@link Server.close} lets connections finish before destroying them. Default 30 s. */
+  /** How long {@link Server.close} lets connections finish before destroying them; 0 = no deadline. Default 30 s. */
   drainTimeout?: number;
   /** Where phases and misbehaving peers are reported. Default: text lines on stderr. */
   logger?: Logger;
@@ -45,6 +63,10 @@ export const defaults = {
   port: 8080,
   workers: 1000,
   queue: 1000,
+  queueTimeout: 10_000,
+  maxPending: 1024,
+  maxPendingBytes: 1024 * 1024,
+  replyBudget: 64 * 1024,
   backlog: 4096,
   maxLine: 64 * 1024,
   keepAlive: 30_000,
@@ -57,7 +79,11 @@ export const defaults = {
 
 /** How a shutdown went. */
 export interface ShutdownResult {
-  /** Connections still open at the drain timeout, destroyed. 0 for a clean drain. */
+  /**
+   * Connections that closed with replies unwritten or requests unanswered:
+   * destroyed at the drain timeout, or cut short by their peer or a write
+   * timeout while draining. 0 for a clean drain.
+   */
   readonly destroyed: number;
 }
 
@@ -68,11 +94,16 @@ export interface Server extends MetricsSource {
   /** Everything that happens to its connections; see {@link ServerEvent}. Hot: subscribe early. */
   readonly events$: Observable<ServerEvent>;
   /**
-   * Graceful shutdown: stops accepting at once, turns away waiting connections
-   * with `ERR server shutting down`, lets each served connection finish the
-   * request in progress and write every reply, and destroys what is left after
-   * `drainTimeout`. Resolves when the last connection has closed; calling it
-   * again returns the same promise.
+   * Graceful shutdown that loses nothing: accepts what the kernel has already
+   * queued, then stops accepting; answers every request that has reached the
+   * server (read, held back, in the kernel's receive buffer, or on a
+   * connection waiting for a worker), finishing a request in progress, and
+   * closes each connection with a FIN once its replies are written. Bytes
+   * that arrive after a connection began to drain are dropped, so a client
+   * that sees the FIN knows exactly which requests to send again. After
+   * `drainTimeout` what is left is destroyed (waiting connections get
+   * `ERR server shutting down`). Resolves when the last connection has
+   * closed; calling it again returns the same promise.
    */
   close(): Promise<ShutdownResult>;
 }
@@ -82,7 +113,8 @@ export interface Server extends MetricsSource {
  * `[<RFC 3339 timestamp>] Echo: <line>\n`, in order.
  */
 export function referenceProtocol({ maxLine = defaults.maxLine }: { maxLine?: number } = {}): Protocol {
-  return pipe(lines({ maxLength: maxLine }), echo());
+  // Borrowed frames: echo answers each one synchronously, so the copy out of the read buffer can be skipped.
+  return pipe(lines({ maxLength: maxLine, borrowed: true }), echo());
 }
 
 /**
@@ -105,19 +137,21 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const settings = { ...defaults, ...withoutUndefined(options) };
   const logger = options.logger ?? textLogger();
   const events = new Subject<ServerEvent>();
-  const closing = new Subject<void>();
+  const stopAccepting = new Subject<void>();
   const active = new Set<ActiveConnection>();
+  const shutdown: ShutdownState = { draining: false, cut: 0 };
   const handler = protocol ?? referenceProtocol(settings);
 
   const { server, connection$ } = createListener(settings);
-  const connectionSettings = { ...settings, events, logger, active };
+  const admission = new Admission({ ...settings, events, served: active });
+  const connectionSettings = { ...settings, events, logger, active, shutdown };
   const served = connection$.pipe(
-    takeUntil(closing),
-    workerPool((socket) => serveConnection(socket, handler, connectionSettings), { ...settings, closing, events, served: active }),
+    takeUntil(stopAccepting),
+    admission.pool((socket) => serveConnection(socket, handler, connectionSettings)),
   );
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
-  const subscription = served.subscribe({ complete: finish });
+  const subscription = served.subscribe({ complete: finish, error: finish });
   subscription.add(finish); // a forced end (unsubscribing) finishes too
 
   const address = await listen(server, settings.port, settings.host, settings.backlog).catch((error: unknown) => {
@@ -127,26 +161,43 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   server.on('error', (error) => logger.log('error', 'listener failed', { error }));
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
   const metrics = startMetrics(events, { ...settings, logger });
-  const stopSweeping = sweepTimeouts(active, [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, LINGER]);
+  const stopContaining = containUnhandledErrors({ active, logger });
+  const stopSweeping = sweepTimeouts(
+    function* () {
+      yield admission;
+      yield* active;
+    },
+    [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER],
+  );
 
   let closed: Promise<ShutdownResult> | undefined;
   const close = async (): Promise<ShutdownResult> => {
-    server.close();
-    closing.next();
-    closing.complete();
-    logger.log('info', 'shutting down: stopped accepting', { draining: active.size });
+    shutdown.draining = true;
+    logger.log('info', 'shutting down: draining', { connections: active.size, waiting: admission.waiting });
     for (const connection of active) connection.drain();
-    let destroyed = 0;
-    const deadline = setTimeout(() => {
-      destroyed = active.size;
-      logger.log('warn', 'drain timeout: destroying connections', { connections: destroyed });
-      subscription.unsubscribe();
-    }, settings.drainTimeout);
+    let forced = false;
+    const deadline =
+      settings.drainTimeout > 0
+        ? setTimeout(() => {
+            forced = true;
+            logger.log('warn', 'drain timeout: destroying connections', { connections: active.size, waiting: admission.waiting });
+            admission.turnAwayWaiting();
+            subscription.unsubscribe();
+          }, settings.drainTimeout)
+        : undefined;
+    // Connections whose handshake completed are in the kernel's accept queue: closing now would reset them.
+    // The next poll of the event loop accepts them all; then the listener closes.
+    await nextPoll();
+    server.close();
+    stopAccepting.next();
     await finished;
     clearTimeout(deadline);
     stopSweeping();
+    stopContaining();
     events.complete();
-    if (destroyed === 0) logger.log('info', 'drained: every connection closed');
+    const destroyed = shutdown.cut;
+    if (destroyed === 0 && !forced) logger.log('info', 'drained: every request answered, every connection closed');
+    else logger.log('warn', 'shutdown cut connections short', { destroyed });
     return { destroyed };
   };
 
@@ -156,6 +207,11 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     ...metrics,
     close: () => (closed ??= close()),
   };
+}
+
+/** Resolves after the event loop's next poll phase (the first hop lands in this turn's check phase). */
+function nextPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 function withoutUndefined<T extends object>(options: T): Partial<T> {

@@ -2,21 +2,35 @@ import { Socket } from 'node:net';
 import { lend } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 
-/** As large as Node's own read buffers: one read takes whatever the kernel holds, up to this. */
-const READ_BUFFER_SIZE = 64 * 1024;
+/**
+ * As large as Node's own read buffers: one read takes whatever the kernel
+ * holds, up to this. A read shorter than this therefore says the kernel held
+ * nothing more at that moment (a drain relies on it).
+ */
+export const READ_BUFFER_SIZE = 64 * 1024;
 const memory = new ArrayBuffer(READ_BUFFER_SIZE);
 const readBuffer = Buffer.from(memory);
 lend(memory);
 
-/** The fields of Node's `net.Socket` that adoption moves: its handle and the server that counts it. */
+/** What adoption relies on in Node's `net.Socket`: its handle, and the server that counts it. */
 interface AcceptedSocket extends Socket {
-  _handle: object | null;
+  _handle: { readStart?: unknown; useUserBuffer?: unknown } | null;
   _server: unknown;
+}
+
+/** TCP options that the adopted socket must know it has, so that `setNoDelay`/`setKeepAlive` keep working. */
+export interface AdoptionOptions {
+  readonly noDelay: boolean;
+  /** Keep-alive probe delay in ms; 0 = off. */
+  readonly keepAlive: number;
 }
 
 /**
  * Re-homes an accepted socket's handle in a socket that reads into one
- * buffer shared by every connection of the process, through `onRead`.
+ * buffer shared by every connection of the process, through `onRead`; or
+ * returns `undefined`, leaving the socket as it is, where that cannot apply
+ * (a TLS socket, a handle of another kind, a Node whose sockets lack what
+ * this relies on), so that the caller reads through Node's own path.
  *
  * Node otherwise allocates a 64 KiB buffer for every read, trims it, wraps it
  * in an ArrayBuffer and pushes it through the socket's Readable machinery
@@ -27,19 +41,44 @@ interface AcceptedSocket extends Socket {
  * option of `net.Socket`; the handle of a connection a `net.Server`
  * accepted is reached through `_handle`, and `_server` keeps the server's
  * connection count (for `close()`) with the socket that now owns the handle.
- * Pausing and resuming work as usual (they stop and start the handle).
+ * The new socket is told the TCP options the kernel already has for the
+ * handle, since `setNoDelay`/`setKeepAlive` skip a change to what they
+ * believe is the current state.
  */
-export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, bytes: number) => void): Socket {
+export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, bytes: number) => void, options: AdoptionOptions): Socket | undefined {
   const accepted = socket as AcceptedSocket;
+  const handle = accepted._handle;
+  if (!adoptable(accepted) || handle === null) return undefined;
   const adopted = new Socket({
-    handle: accepted._handle,
+    handle,
     allowHalfOpen: socket.allowHalfOpen,
+    noDelay: options.noDelay,
+    keepAlive: options.keepAlive > 0,
+    keepAliveInitialDelay: options.keepAlive,
     onread: { buffer: readBuffer, callback: onRead },
   } as ConstructorParameters<typeof Socket>[0]) as AcceptedSocket;
+  if (adopted._handle !== handle) {
+    // Not what this Node does with a handle: leave the socket as it was.
+    adopted._handle = null;
+    return undefined;
+  }
   accepted._handle = null;
   adopted._server = accepted._server;
   accepted._server = null;
   return adopted;
+}
+
+/** Whether `socket` is a plain TCP socket whose handle can read into a buffer of ours. */
+function adoptable(socket: AcceptedSocket): boolean {
+  const handle = socket._handle;
+  return (
+    Object.getPrototypeOf(socket) === Socket.prototype &&
+    '_server' in socket &&
+    handle != null &&
+    typeof handle.readStart === 'function' &&
+    typeof handle.useUserBuffer === 'function' &&
+    !socket.destroyed
+  );
 }
 
 /** The first `bytes` bytes of the shared buffer (what the read being delivered brought), borrowed. */

@@ -17,15 +17,16 @@ const MAX_PERIOD = 1_000;
  * Node's socket timeout re-arms its timer on every read and every write.
  * Instead each connection keeps a few timestamps, and one interval sweeps them
  * all: a deadline is acted on within a quarter of the shortest timeout after
- * it passes. Returns a function that stops the sweeping.
+ * it passes. `members` is asked for them at each sweep. Returns a function
+ * that stops the sweeping.
  */
-export function sweepTimeouts(members: Iterable<Expiring>, timeouts: readonly number[]): () => void {
+export function sweepTimeouts(members: () => Iterable<Expiring>, timeouts: readonly number[]): () => void {
   const shortest = Math.min(...timeouts.filter((timeout) => timeout > 0));
   if (!Number.isFinite(shortest)) return () => {};
   const period = Math.min(MAX_PERIOD, Math.max(MIN_PERIOD, Math.floor(shortest / 4)));
   const timer = setInterval(() => {
     const now = performance.now();
-    for (const member of members) member.expire(now);
+    for (const member of members()) member.expire(now);
   }, period).unref();
   return () => clearInterval(timer);
 }

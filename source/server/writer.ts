@@ -19,8 +19,8 @@ export interface WriterOwner {
  * Replies produced while a read is processed (a pipelined burst, say) reach
  * the socket as one buffer in one syscall, not one each, written as the read
  * ends (Netty's flush on read-complete); replies produced outside a read (by
- * an asynchronous step) go out together at the end of the turn. Above the socket's
- * high-water mark it stops reading from the peer until the socket drains
+ * an asynchronous step) go out together at the end of the turn. Its owner
+ * stops reading from the peer while too much waits to be written
  * (backpressure); a peer that stops reading altogether is dropped by the
  * write timeout.
  */
@@ -58,7 +58,11 @@ export class BatchWriter {
     this.#socket = socket;
     this.#owner = owner;
     this.#writeTimeout = writeTimeout;
-    socket.on('drain', resume);
+  }
+
+  /** Bytes queued for the next write. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Replies pushed from now on wait for {@link release}. */
@@ -127,7 +131,7 @@ export class BatchWriter {
     this.#count = 0;
     this.#bytes = 0;
     this.#memory = undefined; // holds no slab past the write
-    if (!this.#socket.write(data)) this.#socket.pause();
+    this.#socket.write(data);
     this.#owner.flushed(bytes, count);
   }
 
@@ -152,9 +156,6 @@ export class BatchWriter {
 
 function flush(writer: BatchWriter): void {
   writer.flush();
-}
-function resume(this: Socket): void {
-  this.resume();
 }
 
 /** `first` and the `count` replies in `more`, copied into one buffer of `bytes`. */
