@@ -33,3 +33,5 @@ export {
   RequestTimeoutError,
 } from './client/errors.js';
 export { parseAddress, formatAddress, type Address } from './address.js';
+export { settle } from './operators/settle.js';
+export { operator, type OperatorHandlers } from './operators/operator.js';

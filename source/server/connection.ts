@@ -137,7 +137,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #frameStarted = 0;
   /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
   #finishedAt = 0;
-  /** Destroyed by the server (a shutdown past its drain timeout). */
+  /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
   #forced = false;
   #reason: CloseReason | undefined;
 
@@ -299,9 +299,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#reads++;
     this.#lastReadFull = chunk.length >= READ_BUFFER_SIZE;
     this.#receivedAt = this.#lastActive = performance.now();
-    const rest = this.#decode(chunk);
+    const rest = this.#decode(chunk, chunk.length);
     if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
-    if (rest !== undefined || this.#isFull()) this.socket.pause();
+    if (rest !== undefined || this.#isFull()) {
+      this.socket.pause();
+      this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+    }
     if (this.#draining) this.#afterDrainingRead();
   }
 
@@ -326,7 +329,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   closed(): void {
-    const cut = this.#forced || (!this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0));
+    // Destroyed by the server, it was counted there; otherwise it was cut if replies or answers were still owed.
+    const cut = !this.#forced && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
     this.#finished = true;
     this.#backlog = undefined;
     this.#pipeline?.unsubscribe();
@@ -338,10 +342,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /**
    * Hands `chunk` to the protocol; everything answered meanwhile carries its
-   * arrival time and goes out in one write as it ends. Returns what the
-   * framing left untaken because the connection was full, or `undefined`.
+   * arrival time and goes out in one write as it ends. `received` is how
+   * many of its bytes are new (0 for a backlog). Returns what the framing
+   * left untaken because the connection was full, or `undefined`.
    */
-  #decode(chunk: Buffer): Buffer | undefined {
+  #decode(chunk: Buffer, received: number): Buffer | undefined {
     const input = this.#input;
     if (input === undefined) return undefined;
     this.#frames = 0;
@@ -359,7 +364,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       this.#counted(chunk.length);
       this.#writer.release();
     }
-    this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: this.#frames });
+    this.#settings.events.next({ type: 'read', bytes: received, frames: this.#frames });
     const consumed = this.#consumed;
     return consumed >= 0 && consumed < chunk.length && !this.#finished ? chunk.subarray(consumed) : undefined;
   }
@@ -401,7 +406,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       const backlog = this.#backlog;
       this.#backlog = undefined;
       this.#receivedAt = performance.now();
-      const rest = this.#decode(backlog);
+      const rest = this.#decode(backlog, 0);
       if (rest !== undefined) this.#backlog = rest; // a view of our own copy: it stays valid
       if (this.#finished) return;
     }

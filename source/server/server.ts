@@ -173,13 +173,12 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   let closed: Promise<ShutdownResult> | undefined;
   const close = async (): Promise<ShutdownResult> => {
     shutdown.draining = true;
-    logger.log('info', 'shutting down: draining', { connections: active.size, waiting: admission.waiting });
     for (const connection of active) connection.drain();
-    let forced = false;
+    let forced = 0;
     const deadline =
       settings.drainTimeout > 0
         ? setTimeout(() => {
-            forced = true;
+            forced = active.size + admission.waiting;
             logger.log('warn', 'drain timeout: destroying connections', { connections: active.size, waiting: admission.waiting });
             admission.turnAwayWaiting();
             subscription.unsubscribe();
@@ -190,13 +189,14 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     await nextPoll();
     server.close();
     stopAccepting.next();
+    logger.log('info', 'shutting down: stopped accepting', { connections: active.size, waiting: admission.waiting });
     await finished;
     clearTimeout(deadline);
     stopSweeping();
     stopContaining();
     events.complete();
-    const destroyed = shutdown.cut;
-    if (destroyed === 0 && !forced) logger.log('info', 'drained: every request answered, every connection closed');
+    const destroyed = forced + shutdown.cut;
+    if (destroyed === 0) logger.log('info', 'drained: every request answered, every connection closed');
     else logger.log('warn', 'shutdown cut connections short', { destroyed });
     return { destroyed };
   };

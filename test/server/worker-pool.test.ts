@@ -48,15 +48,71 @@ t.test('a connection beyond the pool and the queue gets ERR server busy', async 
   waiting.close();
 });
 
-t.test('closing turns away waiting connections with ERR server shutting down', async (t) => {
+t.test('at shutdown a waiting connection is still served: its requests are answered, then a clean FIN', async (t) => {
   const server = await startServer(t, { workers: 1, queue: 5 });
   const served = await LineClient.open(server.address.port);
   served.send('a\n');
   await served.readLines(1);
   const waiting = await LineClient.open(server.address.port);
+  waiting.send('waited\n');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const closed = server.close();
+  const replies = (await waiting.readToEnd()).toString().trim().split('\n');
+  t.same(
+    replies.map((reply) => reply.replace(ECHO_PREFIX, '')),
+    ['waited'],
+  );
+  t.equal(waiting.error, undefined, 'closed cleanly');
+  await served.readToEnd();
+  t.same(await closed, { destroyed: 0 });
+});
+
+t.test('at the drain timeout a connection still waiting gets ERR server shutting down', async (t) => {
+  const server = await startServer(t, { workers: 1, queue: 5, drainTimeout: 300, readTimeout: 0 });
+  const stuck = await LineClient.open(server.address.port);
+  stuck.send('never finished'); // a frame in progress: it cannot drain
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const waiting = await LineClient.open(server.address.port);
   await new Promise((resolve) => setTimeout(resolve, 50));
   const closed = server.close();
   t.equal((await waiting.readToEnd()).toString(), 'ERR server shutting down\n');
-  await served.readToEnd();
-  t.same(await closed, { destroyed: 0 });
+  t.same(await closed, { destroyed: 2 }, 'both reported as destroyed, not drained');
+});
+
+t.test('a connection waits at most the queue timeout, then gets ERR server busy', async (t) => {
+  const server = await startServer(t, { workers: 1, queue: 5, queueTimeout: 200 });
+  const events: ServerEvent[] = [];
+  server.events$.subscribe((event) => events.push(event));
+  const served = await LineClient.open(server.address.port);
+  served.send('a\n');
+  await served.readLines(1);
+  const waiting = await LineClient.open(server.address.port);
+  waiting.send('hello?\n');
+  const started = Date.now();
+  t.equal((await waiting.readToEnd()).toString(), 'ERR server busy\n');
+  t.ok(Date.now() - started >= 150, 'not before its time');
+  t.same(
+    events.filter((event) => event.type === 'rejected'),
+    [{ type: 'rejected', reason: 'queue-timeout' }],
+  );
+  served.send('b\n');
+  t.equal((await served.readLines(2)).length, 2, 'the served connection carries on');
+  served.close();
+});
+
+t.test('a flood of turned-away connections holds a bounded number of sockets', async (t) => {
+  const server = await startServer(t, { workers: 1, queue: 0 });
+  const served = await LineClient.open(server.address.port);
+  served.send('a\n');
+  await served.readLines(1);
+  // Peers that never read nor close: each rejected socket would linger 5 s, fd and all.
+  const flood = await Promise.all(Array.from({ length: 1500 }, () => LineClient.open(server.address.port)));
+  const beyondCap = flood.slice(1100);
+  const within = await Promise.race([
+    Promise.all(beyondCap.map((client) => client.closed)).then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), 2500).unref()), // half the 5 s linger
+  ]);
+  t.ok(within, 'past the lingering cap, turned-away connections are closed at once, not after the linger');
+  for (const client of flood) client.socket.destroy();
+  served.close();
 });
