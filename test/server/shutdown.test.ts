@@ -50,8 +50,7 @@ t.test('SIGTERM under load: every request the server took is answered, then exit
     }),
   );
   const clients = sockets.map((socket, id) => new PipeliningClient(socket, id, 4));
-  // Shut down mid-run with every connection being served (a connection still in the
-  // kernel's accept queue when the listener closes is reset, as with any server).
+  // Shut down mid-run, with every connection being served (drain.test.ts covers those still in the accept queue).
   for (let waited = 0; waited < 10_000 && clients.some((client) => client.replies.length === 0); waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
