@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { pipe } from 'rxjs';
 import t from 'tap';
+import { connectionContext, echo, lines, type Protocol } from '../../source/index.js';
 import { LineClient } from '../helpers/line-client.js';
 import { startServer } from '../helpers/server.js';
 
@@ -31,4 +33,19 @@ t.test('every connection has TCP keep-alive on, and none when it is turned off',
     t.match(shown, expected, `keepAlive ${keepAlive}`);
     client.close();
   }
+});
+
+t.test("a protocol can still turn a connection's keep-alive off: the adopted socket knows the kernel's state", { skip: !hasSs && 'needs ss (iproute2)' }, async (t) => {
+  const protocol: Protocol = (chunks) => {
+    connectionContext()!.socket.setKeepAlive(false);
+    return pipe(lines(), echo())(chunks);
+  };
+  const server = await startServer(t, { keepAlive: 7000 }, protocol);
+  const client = await LineClient.open(server.address.port);
+  client.send('hello\n');
+  await client.readLines(1);
+  const shown = serverSocket(server.address.port);
+  t.match(shown, new RegExp(`127\\.0\\.0\\.1:${server.address.port}`), 'the connection is listed');
+  t.notMatch(shown, /keepalive/, 'keep-alive is off');
+  client.close();
 });
