@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run perf [-- --quick] [-- --load c]`: every scenario against tcp-rx and
- * against the plain-net baseline, side by side in one run. Each server is a
+ * `npm run perf [-- --quick] [-- --load c] [-- --against OLD/dist/cli/tcp-rx.js]`:
+ * every scenario against tcp-rx and against the plain-net baseline (or, with
+ * `--against`, another build of tcp-rx), side by side in one run. Each server is a
  * separate process pinned to core 0 and the load generator is pinned to core
  * 1 when taskset exists: `tcp-rx bench`, or with `--load c` the C generator
  * `line-load.c` (built here with `cc`), which is fast enough that the
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
 import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
-import { startServer } from './servers.js';
+import { compareAgainst, startServer } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
 /** @typedef {import('./table.js').Measure} Measure */
@@ -33,6 +34,9 @@ if (load !== 'tcp-rx' && load !== 'c') {
   process.exit(2);
 }
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
+const againstIndex = process.argv.indexOf('--against');
+const against = againstIndex === -1 ? undefined : process.argv[againstIndex + 1];
+if (against !== undefined) compareAgainst(against);
 
 /**
  * Scenarios: `load` ones run `tcp-rx bench` (repeated `repeat` times, the median
@@ -171,7 +175,8 @@ async function runScenario(scenario) {
 const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
-process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
+const baselineLabel = against === undefined ? 'plain net' : `tcp-rx at ${against}`;
+process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; baseline: ${baselineLabel}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
 /** @type {ScenarioResult[]} */
 const results = [];
@@ -183,12 +188,13 @@ for (const scenario of SCENARIOS) {
 }
 
 const targets = checkTargets(results);
-const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label}${quick ? ' · --quick' : ''}`;
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label} · baseline: ${baselineLabel}${quick ? ' · --quick' : ''}`;
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
-writeFileSync(here('latest.svg'), renderChart(results, subtitle));
-console.log(`\nwrote ${resultsFile} and ${here('latest.svg')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
+// The chart shows tcp-rx against plain net; a comparison of two builds only prints its table.
+if (against === undefined) writeFileSync(here('latest.svg'), renderChart(results, subtitle));
+console.log(`\nwrote ${resultsFile}${against === undefined ? ` and ${here('latest.svg')}` : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -11,17 +11,33 @@ const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.
 /** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
 
 const TCP_RX = here('../dist/cli/tcp-rx.js');
-/** The Node flags on the `tcp-rx` bin's shebang (`#!/usr/bin/env -S node …`): measured as installed. */
-const TCP_RX_NODE_FLAGS = readFileSync(TCP_RX, 'latin1').split('\n', 1)[0].split(' ').slice(3);
+
+/**
+ * A tcp-rx bin as a server under test: its CLI with workers for 10,000 connections and no
+ * idle cut-off during a run, run with the Node flags on its shebang (`#!/usr/bin/env -S node …`), as installed.
+ * @param {string} bin
+ */
+function tcpRx(bin) {
+  const nodeFlags = readFileSync(bin, 'latin1').split('\n', 1)[0].split(' ').slice(3);
+  return (/** @type {number} */ port) => [
+    ...nodeFlags, bin, 'serve', '--addr', `127.0.0.1:${port}`, '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--log-format', 'json',
+  ];
+}
 
 /** The servers compared, by name: how to start each on a port. */
 export const SERVERS = {
-  /** tcp-rx's CLI, with workers for 10,000 connections and no idle cut-off during a run. */
-  'tcp-rx': (/** @type {number} */ port) => [
-    ...TCP_RX_NODE_FLAGS, TCP_RX, 'serve', '--addr', `127.0.0.1:${port}`, '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--log-format', 'json',
-  ],
+  'tcp-rx': tcpRx(TCP_RX),
   baseline: (/** @type {number} */ port) => [here('baseline-server.js'), `127.0.0.1:${port}`],
 };
+
+/**
+ * Makes another build of tcp-rx the baseline (`npm run perf -- --against OLD/dist/cli/tcp-rx.js`),
+ * to measure a change side by side with the build before it.
+ * @param {string} bin
+ */
+export function compareAgainst(bin) {
+  SERVERS.baseline = tcpRx(bin);
+}
 
 /**
  * Starts server `name` on a free port; resolves once it accepts connections.

@@ -411,12 +411,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       if (this.#finished) return;
     }
     if (this.#backlog !== undefined || this.#isFull()) return;
-    if (this.#peerEnded) this.#input?.complete();
-    else if (this.#draining && this.#cut) this.#endInputIfWhole();
-    else {
-      this.socket.resume();
-      if (this.#draining) this.#awaitCut();
-    }
+    if (this.#peerEnded) return this.#input?.complete();
+    this.socket.resume(); // after a cut too: a frame in progress is still read to its end
+    if (this.#cut) this.#endInputIfWhole();
+    else if (this.#draining) this.#awaitCut();
   }
 
   /**
