@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { filter, map, pipe } from 'rxjs';
 import t from 'tap';
 import { lines } from '../../source/index.js';
+import { CLI } from '../helpers/cli.js';
 import { startServer } from '../helpers/server.js';
 
-const MAIN = fileURLToPath(new URL('../../source/cli/main.ts', import.meta.url));
 
 interface Outcome {
   code: number;
@@ -13,10 +12,10 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs `tcp-rx bench …` from the sources, as a separate process (with tap's TypeScript loader). */
+/** Runs `tcp-rx bench …`, the built bin, as a separate process. */
 function bench(args: string[]): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...process.execArgv, MAIN, 'bench', ...args], { timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [CLI, 'bench', ...args], { timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

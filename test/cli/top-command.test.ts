@@ -94,25 +94,26 @@ t.test('top needs an address, and a good one', async (t) => {
  * sends `key` once the view shows `ready`, and resolves with everything the
  * terminal was sent and the exit code.
  */
-async function onTerminal(args: string[], ready: RegExp, key: string): Promise<{ output: string; code: number | null }> {
+async function onTerminal(args: string[], ready: RegExp, key: string): Promise<{ output: Buffer; code: number | null }> {
   const command = `stty cols 100 rows 30; exec ${[process.execPath, CLI, 'top', ...args].map((arg) => `'${arg}'`).join(' ')}`;
   const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('latin1')));
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const text = (): string => Buffer.concat(chunks).toString('utf8');
   const exited = once(child, 'exit') as Promise<[number | null]>;
   const deadline = Date.now() + 15_000;
-  while (!ready.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  while (!ready.test(text()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   child.stdin.write(key);
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const [code] = await exited;
   clearTimeout(timer);
-  return { output, code };
+  return { output: Buffer.concat(chunks), code };
 }
 
 /** What a terminal shows after `output`: the screen in use and its lines. */
-async function screenOf(output: string): Promise<{ type: string; lines: string[]; cursorHidden: boolean }> {
+async function screenOf(output: Buffer): Promise<{ type: string; lines: string[]; cursorHidden: boolean }> {
   const terminal = new xterm.Terminal({ cols: 100, rows: 30, allowProposedApi: true });
-  await new Promise<void>((resolve) => terminal.write(Buffer.from(output, 'latin1'), resolve));
+  await new Promise<void>((resolve) => terminal.write(output, resolve));
   const buffer = terminal.buffer.active;
   const lines = Array.from({ length: terminal.rows }, (_, row) => buffer.getLine(row)!.translateToString(true));
   return { type: buffer.type, lines, cursorHidden: output.lastIndexOf('\x1b[?25l') > output.lastIndexOf('\x1b[?25h') };
@@ -123,7 +124,7 @@ t.test('on a terminal, top is a full-screen live view that q leaves, giving the 
   const client = await LineClient.open(port);
   const pump = setInterval(() => client.send('x\n'.repeat(50)), 20);
   t.teardown(() => clearInterval(pump));
-  const { output, code } = await onTerminal([metrics, '127.0.0.1:1', '--interval', '200ms'], /requests\/s +[1-9][\d,]*  [▁-█ ]*[▂-█]/, 'q');
+  const { output, code } = await onTerminal([metrics, '127.0.0.1:1', '--interval', '200ms'], /requests\/s +[1-9][\d,]* +[▁-█ ]*[▂-█]/, 'q');
   t.equal(code, 0);
   const leaving = output.lastIndexOf('\x1b[?1049l');
   t.ok(leaving > 0, 'leaves the alternate screen');
