@@ -3,6 +3,7 @@ import { benchCommand } from '../../source/cli/bench-command.js';
 import type { Command } from '../../source/cli/command.js';
 import { envName, kebab, parseCommandLine, readFlags, type FlagSpecs } from '../../source/cli/flags.js';
 import { serveCommand } from '../../source/cli/serve-command.js';
+import { topCommand } from '../../source/cli/top-command.js';
 
 /** A flag's case: text it takes and the value that gives, and texts it refuses with the reason. */
 interface FlagCase {
@@ -43,6 +44,11 @@ const benchCases: Record<string, FlagCase> = {
   json: { good: 'true', value: true, bad: [['maybe', /not true or false/]] },
 };
 
+const topCases: Record<string, FlagCase> = {
+  interval: { good: '250ms', value: 250, bad: [['50ms', /shorter than 100ms$/], ['2h', /longer than 1h$/], ['0', /shorter than 100ms$/]] },
+  count: { good: '3', value: 3, bad: [['0', /≥ 1/]] },
+};
+
 /** Parses `argv` the way `tcp-rx <command> …` does, with `env` for the environment. */
 function parse<S extends FlagSpecs>(command: Command<S>, argv: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
   const line = parseCommandLine(command, argv, import.meta);
@@ -72,6 +78,11 @@ t.test('every flag of tcp-rx serve is parsed through meow, from the command line
 
 t.test('every flag of tcp-rx bench is parsed through meow, from the command line or the environment, and range-checked', async (t) => {
   checkEveryFlag(t, benchCommand, benchCases);
+});
+
+t.test('every flag of tcp-rx top is parsed through meow, and its addresses are its arguments', async (t) => {
+  checkEveryFlag(t, topCommand, topCases);
+  t.match(parseCommandLine(topCommand, [':9100', '--count', '2', '127.0.0.1:9101'], import.meta), { kind: 'run', given: { count: '2' }, input: [':9100', '127.0.0.1:9101'] });
 });
 
 t.test('a flag typed beats its variable, which beats the default', async (t) => {
