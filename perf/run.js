@@ -39,14 +39,17 @@ const against = againstIndex === -1 ? undefined : process.argv[againstIndex + 1]
 if (against !== undefined) compareAgainst(against);
 
 /**
- * Scenarios: `load` ones run `tcp-rx bench` (repeated `repeat` times, the median
- * kept), the `idle` one holds connections open and reads the server's memory.
- * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
+ * Scenarios: `load` ones run the load generator (repeated `repeat` times, the
+ * median kept), the `idle` one holds connections open and reads the server's
+ * memory. Warm-up: `tcp-rx bench` warms up as the reference does, a tenth of
+ * the clients sending `warmupRequests` each (about a second's worth here, for
+ * the JIT); the C generator runs for `warmup` ms.
+ * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
  */
 const SCENARIOS = [
-  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, repeat: quick ? 1 : 3 },
-  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, repeat: quick ? 1 : 3 },
-  { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, repeat: 1 },
+  { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
+  { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
+  { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, warmupRequests: quick ? 5 : 20, repeat: 1 },
   { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
   // V8's memory reducer collects the garbage of 10,000 arrivals once the process has been quiet for ~8 s.
   { name: '10,000 idle for 15 s', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 15_000 },
@@ -55,7 +58,7 @@ const SCENARIOS = [
 /** @type {Measure} */
 const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
 
-/** @typedef {{ clients: number, depth: number, duration: number, warmup: number }} Load */
+/** @typedef {{ clients: number, depth: number, duration: number, warmup: number, warmupRequests: number }} Load */
 
 /**
  * The load generators: how to start one against a port, and how to read the
@@ -66,9 +69,9 @@ const GENERATORS = {
   'tcp-rx': {
     label: 'tcp-rx bench',
     command: () => process.execPath,
-    args: (port, { clients, depth, duration, warmup }) => [
+    args: (port, { clients, depth, duration, warmupRequests }) => [
       here('../dist/cli/tcp-rx.js'), 'bench', '--addr', `127.0.0.1:${port}`, '--clients', String(clients), '--depth', String(depth),
-      '--duration', `${duration}ms`, '--warmup', `${warmup}ms`, '--json',
+      '--duration', `${duration}ms`, '--warmup', String(warmupRequests), '--json',
     ],
     read: (result) => ({
       requestsPerSecond: result.requestsPerSecond,

@@ -14,12 +14,12 @@ export interface LoadOptions {
   readonly depth: number;
   /** The request line, without `\n`. */
   readonly message: Buffer;
-  /** Requests to measure in all; ignored when `duration` is set. */
+  /** Requests each client sends: `clients × requests` in all. Ignored when `duration` is set. */
   readonly requests: number;
   /** Measure for this long instead of counting requests. */
   readonly duration?: number;
-  /** Run unmeasured for this long first. */
-  readonly warmup: number;
+  /** Requests each warm-up client sends before the measurement; a tenth of the clients warm up. 0: none. */
+  readonly warmupRequests: number;
   /** Requests in flight with no reply for this long fail, and their connection is dropped. */
   readonly timeout: number;
   /** Connect attempts under way at once, so that the server's listen backlog does not overflow. */
@@ -45,7 +45,7 @@ export interface LoadProgress {
 
 /** The outcome of {@link runLoad}. Latencies in milliseconds. */
 export interface LoadResult {
-  /** `time`: ms taken to open them all (the server's accept rate shows here). */
+  /** `wanted` is the pool's size; `time`: ms taken to open them all (the server's accept rate shows here). */
   readonly connections: { readonly wanted: number; readonly opened: number; readonly failed: number; readonly time: number };
   /** Length of the measured part of the run. */
   readonly duration: number;
@@ -60,11 +60,16 @@ const PROGRESS_INTERVAL = 500;
 const WATCH_INTERVAL = 250;
 
 /**
- * Drives a line-protocol server as hard as `clients × depth` requests in
- * flight allow, and measures what it answers: requests per second and the
- * latency of every reply (from the write of its request to the read of its
- * line). Connections are opened first, `connectConcurrency` at a time; the
- * clock starts after the warm-up.
+ * Drives a line-protocol server as the reference's benchmark does: `clients`
+ * clients share a pool of `connections`, and each sends `requests` requests
+ * (`clients × requests` in all), keeping `depth` in flight; or, for a timed
+ * run, as many as they can for `duration`. It measures what the server
+ * answers: requests per second and the latency of every reply (from the
+ * write of its request to the read of its line).
+ *
+ * Connections are opened first, `connectConcurrency` at a time. Then, as in
+ * the reference, a tenth of the clients warm up with `warmupRequests` each,
+ * unmeasured, and the measurement starts afresh once they are all answered.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connectionCount = Math.min(options.connections, options.clients);
@@ -74,75 +79,89 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connections = { wanted: connectionCount, opened: opened.length, failed: connectionCount - opened.length, time: performance.now() - connecting };
 
   const timed = options.duration !== undefined;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let endPhase = (): void => {};
   const tally: LoadTally = {
-    measureFrom: Infinity,
-    remaining: Infinity,
+    measuring: false,
     stopped: false,
+    outstanding: 0,
     successful: 0,
     failed: 0,
     latencies: createHistogram(),
     settled: () => {
-      if (!timed && tally.successful + tally.failed >= options.requests) finish();
+      if (tally.outstanding <= 0) endPhase();
     },
   };
+  const phase = (): Promise<void> => new Promise<void>((resolve) => (endPhase = resolve));
 
-  const longest = Math.ceil(options.clients / connectionCount) * options.depth;
+  // Clients spread over the connections as evenly as they go: the first ones get one more.
+  const share = (clients: number, index: number): number => Math.floor(clients / connectionCount) + (index < clients % connectionCount ? 1 : 0);
+  const longest = share(options.clients, 0) * options.depth;
   const requestLine = Buffer.concat([options.message, Buffer.from('\n')]);
   const requests = Buffer.concat(Array.from({ length: longest }, () => requestLine));
-  const load = opened.map((socket, index) => {
-    // Clients spread over connections as evenly as they go: the first ones get one more.
-    const clients = Math.floor(options.clients / connectionCount) + (index < options.clients % connectionCount ? 1 : 0);
-    return new LoadConnection(socket, clients * options.depth, requests, requestLine.length, tally);
-  });
-  let alive = load.length;
+  // Aligned with the pool: undefined where the connection could not be opened.
+  const load = sockets.map((socket) => socket && new LoadConnection(socket, longest, requests, requestLine.length, tally));
+  // A connection that closes gives up what it still had to do; when none is left, so does the run.
+  let alive = opened.length;
   const closed = (connection: LoadConnection): void => {
-    connection.failInFlight();
-    if (--alive > 0 || tally.stopped) return;
-    // Nobody is left to send what was still to send.
-    if (!timed) tally.failed += Number.isFinite(tally.remaining) ? tally.remaining : options.requests - tally.failed;
-    tally.remaining = 0;
-    finish();
+    alive--;
+    connection.giveUp();
+    if (alive === 0) endPhase();
   };
   for (const connection of load) {
+    if (connection === undefined) continue;
     connection.socket.on('error', () => {}); // counted on close
     // The server may have closed it already (`ERR server busy`) while the others were connecting.
     if (connection.socket.closed) closed(connection);
     else connection.socket.once('close', () => closed(connection));
   }
-  if (load.length === 0) {
-    if (!timed) tally.failed = options.requests;
-    finish();
-  }
 
   const watch = setInterval(() => {
     const now = performance.now();
     for (const connection of load) {
-      if (connection.inFlight > 0 && now - connection.lastProgress > options.timeout) connection.socket.destroy();
+      if (connection !== undefined && connection.inFlight > 0 && now - connection.lastProgress > options.timeout) connection.socket.destroy();
     }
   }, WATCH_INTERVAL);
 
-  if (options.warmup > 0) {
-    for (const connection of load) connection.start(performance.now());
-    await sleep(options.warmup);
+  /**
+   * Runs a phase: `clientsAt(index)` clients on each connection, each with
+   * `quota` requests (for a timed measurement: until the deadline).
+   * Measured requests of clients whose connection is gone fail at once.
+   */
+  const begin = (clientsAt: (index: number) => number, quota: number): Promise<void> => {
+    const done = phase();
+    const counted = !(timed && tally.measuring);
+    tally.outstanding = counted ? 0 : Infinity;
+    const starting: Array<[LoadConnection, number]> = [];
+    load.forEach((connection, index) => {
+      const clients = clientsAt(index);
+      if (clients === 0) return;
+      if (connection === undefined || connection.socket.destroyed) {
+        if (counted && tally.measuring) tally.failed += clients * quota;
+      } else {
+        if (counted) tally.outstanding += clients * quota;
+        starting.push([connection, clients]);
+      }
+    });
+    if (starting.length === 0) endPhase();
+    const now = performance.now();
+    for (const [connection, clients] of starting) connection.begin(now, counted ? clients * quota : Infinity, clients * options.depth);
+    return done;
+  };
+
+  if (options.warmupRequests > 0) {
+    const warmClients = Math.ceil(options.clients / 10);
+    await begin((index) => share(warmClients, index), options.warmupRequests);
   }
 
+  tally.measuring = true;
   const start = performance.now();
-  tally.measureFrom = start;
-  if (!timed) tally.remaining = options.requests;
+  const total = timed ? undefined : options.clients * options.requests;
   let lastDone = 0;
   let lastTime = start;
   const progress = setInterval(() => {
     const now = performance.now();
     const done = tally.successful + tally.failed;
-    options.onProgress?.({
-      done,
-      total: timed ? undefined : options.requests,
-      elapsed: now - start,
-      duration: options.duration,
-      rate: ((done - lastDone) * 1000) / (now - lastTime),
-    });
+    options.onProgress?.({ done, total, elapsed: now - start, duration: options.duration, rate: ((done - lastDone) * 1000) / (now - lastTime) });
     lastDone = done;
     lastTime = now;
   }, PROGRESS_INTERVAL);
@@ -151,20 +170,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const checkDeadline = (): void => {
     const left = endAt - performance.now();
     if (left > 0) deadline = setTimeout(checkDeadline, Math.max(1, Math.ceil(left)));
-    else finish();
+    else endPhase();
   };
   let deadline = timed ? setTimeout(checkDeadline, options.duration) : undefined;
-  // Connections busy with warm-up requests top up from `remaining` at their next reply.
-  for (const connection of load) if (connection.inFlight === 0) connection.start(start);
-
-  await finished;
+  await begin((index) => share(options.clients, index), options.requests);
   const end = performance.now();
   tally.stopped = true;
   clearInterval(watch);
   clearInterval(progress);
   clearTimeout(deadline);
   options.onMeasured?.();
-  for (const connection of load) connection.socket.destroy();
+  for (const connection of load) connection?.socket.destroy();
 
   const duration = end - start;
   const { latencies } = tally;
@@ -204,8 +220,4 @@ function openSocket(host: string, port: number): Promise<Socket | undefined> {
     });
     socket.once('error', () => resolve(undefined));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

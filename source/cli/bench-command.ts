@@ -7,25 +7,24 @@ import { checkTargets } from '../bench/targets.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration } from './units.js';
 
+/** As many clients or connections as one process can hold open, and then some. */
+const CLIENTS = { max: 1_000_000 };
+/** A measured run: from a millisecond up to what a timer holds. */
+const RUN_TIME = { min: 1, zeroMeansOff: false };
+
 const flags = {
   addr: { description: 'server to load: host:port or [::1]:port', default: '127.0.0.1:8080', parse: parseAddress },
-  clients: { description: 'concurrent clients, each keeping --depth requests in flight', default: '100', parse: (t: string) => parseCount(t) },
-  requests: { description: 'requests to measure in all (unless --duration)', default: '100000', parse: (t: string) => parseCount(t) },
-  duration: { description: 'measure for this long instead of counting --requests', parse: parsePositiveDuration },
-  pool: { description: 'connections the clients share (default: one per client)', parse: (t: string) => parseCount(t) },
-  depth: { description: 'requests in flight per client (pipelining)', default: '1', parse: (t: string) => parseCount(t) },
+  clients: { description: 'concurrent clients, each keeping --depth requests in flight', default: '100', parse: (t: string) => parseCount(t, CLIENTS) },
+  requests: { description: 'requests each client sends (unless --duration): clients × requests in all', default: '1000', parse: (t: string) => parseCount(t, { max: 1_000_000_000 }) },
+  duration: { description: 'measure for this long instead of counting --requests', parse: (t: string) => parseDuration(t, RUN_TIME) },
+  pool: { description: 'connections the clients share (default: one per client)', parse: (t: string) => parseCount(t, CLIENTS) },
+  depth: { description: 'requests in flight per client (pipelining)', default: '1', parse: (t: string) => parseCount(t, { max: 10_000 }) },
   message: { description: 'the request line sent', default: 'hello', parse: parseMessage },
-  warmup: { description: 'run unmeasured for this long first', default: '500ms', parse: parseDuration },
-  timeout: { description: 'requests unanswered this long fail and drop their connection', default: '5s', parse: parsePositiveDuration },
-  serverPid: { description: "the server's process id, to check its memory (Linux /proc)", parse: (t: string) => parseCount(t) },
+  warmup: { description: 'requests each of a tenth of the clients sends first, unmeasured (0 = no warm-up)', default: '10', parse: (t: string) => parseCount(t, { min: 0, max: 1_000_000_000 }) },
+  timeout: { description: 'requests unanswered this long fail and drop their connection', default: '5s', parse: (t: string) => parseDuration(t, RUN_TIME) },
+  serverPid: { description: "the server's process id, to check its memory (Linux /proc)", parse: (t: string) => parseCount(t, { max: 4_194_304 }) },
   json: { description: 'print the results as JSON', boolean: true, default: 'false', parse: Boolean },
 };
-
-function parsePositiveDuration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms <= 0) throw new RangeError(`'${text}' is not a duration above 0`);
-  return ms;
-}
 
 function parseMessage(text: string): Buffer {
   if (text.includes('\n')) throw new RangeError('a message may not contain a newline');
@@ -34,6 +33,7 @@ function parseMessage(text: string): Buffer {
 
 export const benchCommand: Command<typeof flags> = {
   name: 'bench',
+  usage: 'bench [flags]',
   summary: 'load a server with the reference protocol and check the performance targets',
   flags,
   async run(options) {
@@ -49,7 +49,7 @@ export const benchCommand: Command<typeof flags> = {
       message: options.message,
       requests: options.requests,
       duration: options.duration,
-      warmup: options.warmup,
+      warmupRequests: options.warmup,
       timeout: options.timeout,
       onProgress: live ? (progress) => process.stderr.write(formatProgress(progress)) : undefined,
       onMeasured: () => (serverRss = options.serverPid === undefined ? undefined : residentBytes(options.serverPid)),

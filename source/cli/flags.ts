@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import meow from 'meow';
 
 /** One command-line flag: read from `--kebab-name`, else from `TCPRX_SNAKE_NAME`, else its default. */
 export interface FlagSpec<T> {
@@ -25,29 +25,76 @@ export class UsageError extends Error {
 }
 
 export const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 export const envName = (name: string): string => `TCPRX_${kebab(name).replace(/-/g, '_').toUpperCase()}`;
 
+/** What a command's command line asks for. */
+export type CommandLine =
+  /** Run with these flags (as typed: text, or `true`/`false` for a switch) and arguments. */
+  | { readonly kind: 'run'; readonly given: Record<string, string | boolean>; readonly input: string[] }
+  /** Print this text (`--help`, `--version`) and exit 0. */
+  | { readonly kind: 'print'; readonly text: string };
+
+/** How a command describes itself to {@link parseCommandLine}. */
+export interface CommandLineSpec {
+  /** Shown as `tcp-rx <usage>` in its help. */
+  readonly usage: string;
+  readonly summary: string;
+  readonly flags: FlagSpecs;
+  /** What its arguments are (`ADDR…`), if it takes any; otherwise an argument is a usage error. */
+  readonly input?: string;
+}
+
 /**
- * The flags typed on the command line, by camel-case name, as text (`true`
- * for a switch). Throws a {@link UsageError} for an unknown flag, a flag
- * without its value, or an argument that is not a flag.
- * Node's own `util.parseArgs` does the splitting: a CLI library costs every
- * server process megabytes of memory (perf/NOTES.md).
+ * Splits one command's arguments with meow: the flags typed, by camel-case
+ * name, and the arguments. Throws a {@link UsageError} naming the flag for an
+ * unknown flag, a flag without its value or given twice, or an argument the
+ * command does not take. `--help` or `--version` anywhere asks for the
+ * command's help or the version, which the caller prints: nothing here exits.
+ *
+ * meow is told nothing of defaults or the environment: {@link readFlags}
+ * falls back to those, so that a flag typed beats its variable, which beats
+ * the default.
  */
-export function parseCommandLine(specs: FlagSpecs, args: string[]): Record<string, string | boolean> {
-  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [kebab(name), { type: spec.boolean ? 'boolean' : 'string' } as const]));
-  const { values, positionals } = parseArgs({ args, options, strict: false, allowPositionals: true });
-  const given: Record<string, string | boolean> = {};
-  for (const [flag, value] of Object.entries(values)) {
-    const name = camel(flag);
-    const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`unknown flag --${flag} (see --help)`);
-    if (value === true && !spec.boolean) throw new UsageError(`--${flag} needs a value`);
-    given[name] = value as string | boolean;
+export function parseCommandLine(spec: CommandLineSpec, argv: string[], importMeta: ImportMeta): CommandLine {
+  let cli: ReturnType<typeof meow>;
+  try {
+    cli = meow(helpText(spec), {
+      importMeta,
+      argv,
+      description: false,
+      autoHelp: false,
+      autoVersion: false,
+      booleanDefault: undefined,
+      // Unknown flags are named here, on one line, rather than by meow, which prints a list and exits.
+      allowUnknownFlags: true,
+      flags: {
+        ...Object.fromEntries(Object.entries(spec.flags).map(([name, flag]) => [name, { type: flag.boolean ? ('boolean' as const) : ('string' as const) }])),
+        help: { type: 'boolean', shortFlag: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    // meow throws for a flag given twice: "The flag --addr can only be set once."
+    throw new UsageError((error as Error).message.replace(/^The flag (--\S+) can only be set once\.$/, '$1 is given more than once'));
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
-  return given;
+  const { help, version, ...flags } = cli.flags as Record<string, string | boolean | undefined>;
+  if (help === true) return { kind: 'print', text: cli.help };
+  // Only now does meow read (and normalise) package.json.
+  if (version === true) return { kind: 'print', text: `${(cli.pkg as { version?: string }).version}\n` };
+  const given: Record<string, string | boolean> = {};
+  for (const [name, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    const flag = spec.flags[name];
+    if (flag === undefined) throw new UsageError(`unknown flag --${kebab(name)} (see tcp-rx ${spec.usage.split(' ')[0]} --help)`);
+    // meow reads `--addr` followed by nothing, or by another flag, as an empty string; no flag takes one.
+    if (!flag.boolean && (value === '' || typeof value === 'boolean')) throw new UsageError(`--${kebab(name)} needs a value`);
+    // meow reads `--json=maybe` as false; the text as typed is checked like the variable's.
+    const typed = flag.boolean ? [...argv].reverse().find((argument) => argument.startsWith(`--${kebab(name)}=`)) : undefined;
+    given[name] = typed === undefined ? value : typed.slice(typed.indexOf('=') + 1);
+  }
+  const input = cli.input.map(String);
+  if (spec.input === undefined && input.length > 0) throw new UsageError(`unexpected argument '${input[0]}' (see --help)`);
+  return { kind: 'run', given, input };
 }
 
 /**
@@ -84,6 +131,21 @@ export function describeFlags(specs: FlagSpecs): string {
   });
   const width = Math.max(...rows.map(([left]) => left.length));
   return rows.map(([left, right]) => `    ${left.padEnd(width)}  ${right}`).join('\n');
+}
+
+/** A command's `--help`. */
+export function helpText(spec: CommandLineSpec): string {
+  return `
+  ${spec.summary}
+
+  Usage
+    $ tcp-rx ${spec.usage}
+
+  Flags
+${describeFlags(spec.flags)}
+
+  Durations take units (500ms, 30s, 2m), sizes too (64KiB, 1MiB).
+`;
 }
 
 function parseSwitch(text: string): boolean {

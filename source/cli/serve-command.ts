@@ -5,19 +5,24 @@ import { defaults, serve } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
 
+/** Linux holds the keep-alive delay in whole seconds, at most 32,767 (MAX_TCP_KEEPIDLE). */
+const KEEPALIVE = { min: 1_000, max: 32_767_000 };
+/** Connections: more than the kernel will give one process is a mistake. */
+const CONNECTIONS = { max: 10_000_000 };
+
 const flags = {
   addr: { description: 'address to listen on: host:port, :port or [::1]:port', default: ':8080', parse: parseAddress },
-  workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t) },
-  queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, 0) },
+  workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t, CONNECTIONS) },
+  queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, { ...CONNECTIONS, min: 0 }) },
   backlog: { description: 'connections the kernel holds before they are accepted (capped by somaxconn)', default: String(defaults.backlog), parse: (t: string) => parseCount(t) },
-  maxLine: { description: 'longest request line; longer: ERR line too long', default: '64KiB', parse: parseSize },
-  keepalive: { description: 'TCP keep-alive probe delay (0 = off)', default: '30s', parse: parseDuration },
-  idleTimeout: { description: 'no bytes either way for this long closes a connection (0 = off)', default: '60s', parse: parseDuration },
-  readTimeout: { description: 'a request line unfinished for this long: ERR read timeout (0 = off)', default: '30s', parse: parseDuration },
-  writeTimeout: { description: 'replies stuck unwritten for this long drop the connection (0 = off)', default: '30s', parse: parseDuration },
-  drainTimeout: { description: 'on SIGTERM/SIGINT, time given to connections to finish', default: '30s', parse: parseDuration },
+  maxLine: { description: 'longest request line; longer: ERR line too long', default: '64KiB', parse: (t: string) => parseSize(t, { min: 1 }) },
+  keepalive: { description: 'TCP keep-alive probe delay, 1s to 32767s (0 = off)', default: '30s', parse: (t: string) => parseDuration(t, KEEPALIVE) },
+  idleTimeout: { description: 'no bytes either way for this long closes a connection (0 = off)', default: '60s', parse: (t: string) => parseDuration(t) },
+  readTimeout: { description: 'a request line unfinished for this long: ERR read timeout (0 = off)', default: '30s', parse: (t: string) => parseDuration(t) },
+  writeTimeout: { description: 'replies stuck unwritten for this long drop the connection (0 = off)', default: '30s', parse: (t: string) => parseDuration(t) },
+  drainTimeout: { description: 'on SIGTERM/SIGINT, time given to connections to finish', default: '30s', parse: (t: string) => parseDuration(t) },
   logFormat: { description: 'log lines as text or json', default: 'text', parse: parseLogFormat },
-  metricsInterval: { description: 'time between metrics log lines (0 = none)', default: '10s', parse: parseDuration },
+  metricsInterval: { description: 'time between metrics log lines (0 = none)', default: '10s', parse: (t: string) => parseDuration(t) },
   metricsAddr: { description: 'serve Prometheus metrics on http://host:port/metrics (default: off)', parse: parseAddress },
 };
 
@@ -31,6 +36,7 @@ export const EXIT_FORCED = 3;
 
 export const serveCommand: Command<typeof flags> = {
   name: 'serve',
+  usage: 'serve [flags]',
   summary: 'serve the reference echo protocol',
   flags,
   async run(options) {

@@ -50,15 +50,23 @@ t.test('a port in use is a clear message and exit 1', async (t) => {
   await first.exited;
 });
 
-t.test('--help explains every flag; --version prints the version', async (t) => {
-  const help = runCli(['--help']);
+t.test('--help lists the commands, serve --help explains every flag; --version prints the version', async (t) => {
+  const overview = runCli(['--help']);
+  t.equal(await overview.exited, 0);
+  t.match(overview.stdout(), /serve .*\n.*bench .*\n.*top /);
+  const help = runCli(['serve', '--help']);
   t.equal(await help.exited, 0);
   for (const flag of ['addr', 'workers', 'queue', 'backlog', 'max-line', 'keepalive', 'idle-timeout', 'read-timeout', 'write-timeout', 'drain-timeout', 'log-format']) {
     t.match(help.stdout(), new RegExp(`--${flag} .*TCPRX_${flag.toUpperCase().replace('-', '_')}`), flag);
   }
-  const version = runCli(['--version']);
-  t.equal(await version.exited, 0);
-  t.match(version.stdout(), /^\d+\.\d+\.\d+/);
+  for (const args of [['--version'], ['serve', '--version']]) {
+    const version = runCli(args);
+    t.equal(await version.exited, 0);
+    t.match(version.stdout(), /^\d+\.\d+\.\d+\n$/, args.join(' '));
+  }
+  const none = runCli([]);
+  t.equal(await none.exited, 2);
+  t.equal(none.stderr(), 'tcp-rx: missing command (see --help)\n');
 });
 
 t.test('the bin runs as an executable, and npm start gives node the flags on its shebang', async (t) => {
@@ -80,10 +88,19 @@ t.test('a flag without its value or a stray argument is a usage error, exit 2', 
     [['serve', '--addr'], /^tcp-rx: --addr needs a value\n$/],
     [['serve', 'extra'], /^tcp-rx: unexpected argument 'extra'/],
     [['serve', '--workers=0'], /^tcp-rx: --workers: /],
+    [['serve', '--keepalive', '500ms'], /^tcp-rx: --keepalive: '500ms' is shorter than 1s \(0 turns it off\)\n$/],
+    [['serve', '--drain-timeout', '600h'], /^tcp-rx: --drain-timeout: '600h' is longer than 2147483647ms/],
+    [['serve', '--max-line', '2GiB'], /^tcp-rx: --max-line: '2GiB' is more than 1GiB\n$/],
   ];
   for (const [args, message] of cases) {
     const cli = runCli(args);
     t.equal(await cli.exited, 2, args.join(' '));
     t.match(cli.stderr(), message);
   }
+});
+
+t.test('a bad value in a TCPRX_* variable is named in one line, exit 2', async (t) => {
+  const run = runCli(['serve', '--addr', '127.0.0.1:0'], { TCPRX_KEEPALIVE: '100ms' });
+  t.equal(await run.exited, 2);
+  t.equal(run.stderr(), "tcp-rx: TCPRX_KEEPALIVE: '100ms' is shorter than 1s (0 turns it off)\n");
 });

@@ -22,8 +22,21 @@ t.test('sizes take units, binary and decimal', async (t) => {
 
 t.test('counts are whole numbers with a floor', async (t) => {
   t.equal(parseCount('2000'), 2000);
-  t.equal(parseCount('0', 0), 0);
+  t.equal(parseCount('0', { min: 0 }), 0);
   t.throws(() => parseCount('0'), /≥ 1/);
   t.throws(() => parseCount('1.5'), /whole number/);
   t.throws(() => parseCount('-3'), /whole number/);
+});
+
+t.test('every value has a ceiling', async (t) => {
+  t.equal(parseDuration('596h'), 2_145_600_000, 'just under what a Node timer holds');
+  t.throws(() => parseDuration('597h'), /longer than 2147483647ms \(~24\.8 days\), the longest a Node timer holds/);
+  t.throws(() => parseDuration('2s', { max: 1000 }), /longer than 1s$/);
+  t.throws(() => parseDuration('500ms', { min: 1000 }), /shorter than 1s \(0 turns it off\)/);
+  t.equal(parseDuration('0', { min: 1000 }), 0, '0 is off, below any minimum');
+  t.throws(() => parseDuration('0', { min: 1, zeroMeansOff: false }), /shorter than 1ms$/);
+  t.equal(parseSize('1GiB'), 1024 ** 3);
+  t.throws(() => parseSize('1025MiB'), /more than 1GiB/);
+  t.throws(() => parseCount('2147483648'), /more than 2,147,483,647/);
+  t.throws(() => parseCount('11', { max: 10 }), /more than 10$/);
 });
