@@ -7,6 +7,8 @@ import { parseCount, parseDuration, parseSize } from './units.js';
 
 /** Linux holds the keep-alive delay in whole seconds, at most 32,767 (MAX_TCP_KEEPIDLE). */
 const KEEPALIVE = { min: 1_000, max: 32_767_000 };
+/** Requests one connection may have unanswered: a million is already far past any pipeline's depth. */
+const PENDING = { max: 1_000_000 };
 /** Connections: more than the kernel will give one process is a mistake. */
 const CONNECTIONS = { max: 10_000_000 };
 
@@ -14,6 +16,10 @@ const flags = {
   addr: { description: 'address to listen on: host:port, :port or [::1]:port', default: ':8080', parse: parseAddress },
   workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t, CONNECTIONS) },
   queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, { ...CONNECTIONS, min: 0 }) },
+  queueTimeout: { description: 'longest wait in the queue; then ERR server busy (0 = no limit)', default: '10s', parse: (t: string) => parseDuration(t) },
+  maxPending: { description: 'requests of a connection unanswered, past which it stops reading', default: String(defaults.maxPending), parse: (t: string) => parseCount(t, PENDING) },
+  maxPendingBytes: { description: 'bytes of requests unanswered, past which a connection stops reading', default: '1MiB', parse: (t: string) => parseSize(t, { min: 1 }) },
+  replyBudget: { description: 'bytes of replies waiting to be written, past which no more requests are taken', default: '64KiB', parse: (t: string) => parseSize(t, { min: 1 }) },
   backlog: { description: 'connections the kernel holds before they are accepted (capped by somaxconn)', default: String(defaults.backlog), parse: (t: string) => parseCount(t) },
   maxLine: { description: 'longest request line; longer: ERR line too long', default: '64KiB', parse: (t: string) => parseSize(t, { min: 1 }) },
   keepalive: { description: 'TCP keep-alive probe delay, 1s to 32767s (0 = off)', default: '30s', parse: (t: string) => parseDuration(t, KEEPALIVE) },
@@ -45,6 +51,10 @@ export const serveCommand: Command<typeof flags> = {
       ...options.addr,
       workers: options.workers,
       queue: options.queue,
+      queueTimeout: options.queueTimeout,
+      maxPending: options.maxPending,
+      maxPendingBytes: options.maxPendingBytes,
+      replyBudget: options.replyBudget,
       backlog: options.backlog,
       maxLine: options.maxLine,
       keepAlive: options.keepalive,
