@@ -19,7 +19,7 @@ export type { MetricsSnapshot } from './metrics/snapshot.js';
 export type { MetricsSource } from './metrics/metrics.js';
 export { metricsLine, metricsFields } from './metrics/log-line.js';
 export { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus.js';
-export { serveMetrics, type MetricsEndpoint } from './metrics/metrics-endpoint.js';
+export { serveMetrics, type MetricsEndpoint, type MetricsEndpointOptions } from './metrics/metrics-endpoint.js';
 export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { connect, type ConnectOptions } from './client/connect.js';
 export { ClientConnection, type RequestOptions } from './client/client-connection.js';
