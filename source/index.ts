@@ -21,6 +21,7 @@ export { metricsLine, metricsFields } from './metrics/log-line.js';
 export { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus.js';
 export { serveMetrics, type MetricsEndpoint, type MetricsEndpointOptions } from './metrics/metrics-endpoint.js';
 export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { rateLimited, type RateLimitOptions, type RateLimitedLogger } from './rate-limited-logger.js';
 export { connect, type ConnectOptions } from './client/connect.js';
 export { ClientConnection, type RequestOptions } from './client/client-connection.js';
 export { Pool, type PoolOptions } from './client/pool.js';

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pipe, Subject, takeUntil, type Observable } from 'rxjs';
 import { lines } from '../framing/lines.js';
 import { textLogger, type Logger } from '../logger.js';
+import { rateLimited } from '../rate-limited-logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { workerPool } from './admission.js';
@@ -34,7 +35,12 @@ export interface ServeOptions {
   writeTimeout?: number;
   /** How long {@link Server.close} lets connections finish before destroying them. Default 30 s. */
   drainTimeout?: number;
-  /** Where phases and misbehaving peers are reported. Default: text lines on stderr. */
+  /**
+   * Where phases and misbehaving peers are reported. Default: text lines on
+   * stderr. Per-connection warnings and errors are rate-limited (see
+   * `rateLimited`): at most 10 of each per 10 s, then one line with the count
+   * of the rest.
+   */
   logger?: Logger;
   /** Time between metrics snapshots, each emitted on `metrics$` and logged; 0 = none. Default 10 s. */
   metricsInterval?: number;
@@ -110,7 +116,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const handler = protocol ?? referenceProtocol(settings);
 
   const { server, connection$ } = createListener(settings);
-  const connectionSettings = { ...settings, events, logger, active };
+  const connectionSettings = { ...settings, events, logger: rateLimited(logger), active }; // a flood of bad peers, a few lines
   const served = connection$.pipe(
     takeUntil(closing),
     workerPool((socket) => serveConnection(socket, handler, connectionSettings), { ...settings, closing, events, served: active }),
@@ -144,6 +150,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     }, settings.drainTimeout);
     await finished;
     clearTimeout(deadline);
+    connectionSettings.logger.flush();
     stopSweeping();
     events.complete();
     if (destroyed === 0) logger.log('info', 'drained: every connection closed');
