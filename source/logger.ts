@@ -72,20 +72,21 @@ function format(value: unknown): string {
 }
 
 /**
- * `value` as JSON, whatever it holds: a BigInt as its digits, an object met
- * again (a cycle) as `"[Circular]"`, and where JSON still cannot say it (a
+ * `value` as JSON, whatever it holds: a BigInt as its digits, an object
+ * inside itself (a cycle) as `"[Circular]"`, and where JSON still cannot say it (a
  * `toJSON` that throws) `util.inspect`'s rendering as a string. A user's
  * handler may throw anything, and logging it must not throw in turn.
  */
 function json(value: unknown): string {
-  const seen = new WeakSet<object>();
+  // The objects from the root down to the one being written (a value seen twice side by side is no cycle).
+  const ancestors: unknown[] = [];
   try {
-    const text = JSON.stringify(value, (_key, inner: unknown) => {
+    const text = JSON.stringify(value, function (this: unknown, _key, inner: unknown) {
       if (typeof inner === 'bigint') return inner.toString();
-      if (typeof inner === 'object' && inner !== null) {
-        if (seen.has(inner)) return '[Circular]';
-        seen.add(inner);
-      }
+      if (typeof inner !== 'object' || inner === null) return inner;
+      while (ancestors.length > 0 && ancestors.at(-1) !== this) ancestors.pop();
+      if (ancestors.includes(inner)) return '[Circular]';
+      ancestors.push(inner);
       return inner;
     });
     return text ?? JSON.stringify(inspect(value));

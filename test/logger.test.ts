@@ -30,12 +30,13 @@ const hostile = {
   big: 12n,
   missing: undefined,
 };
+const shared = { twice: 'seen' };
 
 for (const [name, make] of Object.entries({ text: textLogger, json: jsonLogger }) as Array<[string, (stream: PassThrough) => Logger]>) {
   t.test(`${name} logger: one line per record, control characters escaped, any value rendered`, async (t) => {
     const { stream, text } = capture();
     const logger = make(stream);
-    logger.log('warn', hostile.message, { peer: '127.0.0.1:1', error: hostile.error, bytes: hostile.bytes, circular: hostile.circular, big: hostile.big, missing: hostile.missing });
+    logger.log('warn', hostile.message, { peer: '127.0.0.1:1', error: hostile.error, bytes: hostile.bytes, circular: hostile.circular, big: hostile.big, missing: hostile.missing, pair: [shared, shared] });
     logger.log('info', 'plain', { count: 3 });
     const output = text();
     const logged = output.split('\n');
@@ -46,6 +47,7 @@ for (const [name, make] of Object.entries({ text: textLogger, json: jsonLogger }
     t.match(logged[0], /\\u001b\[2J|\\x1b\[2J/, 'ESC shown escaped');
     t.match(logged[0], /loop/, 'a circular value rendered');
     t.match(logged[0], /12/, 'a BigInt rendered');
+    t.match(logged[0], /\[\{\\?"twice\\?":\\?"seen\\?"\},\{\\?"twice\\?":\\?"seen\\?"\}\]/, 'an object twice, not in a cycle, written twice');
     t.match(logged[0], /second line/, 'the error with its stack');
     if (name === 'json') {
       const record = JSON.parse(logged[0]!) as Record<string, string>;
