@@ -17,8 +17,6 @@ export interface RateLimitedLogger extends Logger {
 /** The levels a flood of peers can produce; phases (`info`) always pass. */
 const LIMITED: readonly LogLevel[] = ['warn', 'error'];
 
-const NOUNS: Readonly<Record<LogLevel, string>> = { info: 'records', warn: 'warnings', error: 'errors' };
-
 /**
  * Passes `warn` and `error` records on to `logger`, at most `perInterval` of
  * each level per `interval`; the rest are counted, and when the interval ends
@@ -32,7 +30,7 @@ const NOUNS: Readonly<Record<LogLevel, string>> = { info: 'records', warn: 'warn
  * ```ts
  * const logger = rateLimited(textLogger(), { perInterval: 5, interval: 1000 });
  * for (let i = 0; i < 100; i++) logger.log('warn', 'bad peer', { peer: i });
- * logger.flush(); // 5 lines, then: warn suppressed 95 warnings interval=1000ms
+ * logger.flush(); // 5 lines, then: warn suppressed 95 warn records interval=1000ms
  * ```
  */
 export function rateLimited(logger: Logger, { perInterval = 10, interval = 10_000 }: RateLimitOptions = {}): RateLimitedLogger {
@@ -45,7 +43,7 @@ export function rateLimited(logger: Logger, { perInterval = 10, interval = 10_00
     timer = undefined;
     for (const level of LIMITED) {
       const count = suppressed.get(level) ?? 0;
-      if (count > 0) logger.log(level, `suppressed ${count} ${NOUNS[level]}`, { interval: `${interval}ms` });
+      if (count > 0) logger.log(level, `suppressed ${count} ${level} records`, { interval: `${interval}ms` });
     }
     passed.clear();
     suppressed.clear();

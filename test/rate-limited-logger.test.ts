@@ -36,8 +36,8 @@ t.test('at most perInterval warnings and errors each; the rest counted in one li
   t.same(messages(target.records, 'info'), ['a phase'], 'info is never limited');
   t.ok(await eventually(() => target.records.length === 9), 'the interval ends');
   t.same(target.records.slice(7), [
-    { level: 'warn', message: 'suppressed 7 warnings', fields: { interval: '100ms' } },
-    { level: 'error', message: 'suppressed 2 errors', fields: { interval: '100ms' } },
+    { level: 'warn', message: 'suppressed 7 warn records', fields: { interval: '100ms' } },
+    { level: 'error', message: 'suppressed 2 error records', fields: { interval: '100ms' } },
   ]);
   logger.log('warn', 'a new interval');
   t.equal(target.records.at(-1)?.message, 'a new interval', 'a new interval lets records through again');
@@ -51,7 +51,7 @@ t.test('flush() reports what was suppressed at once', async (t) => {
   logger.log('warn', 'first');
   logger.log('warn', 'second');
   logger.flush();
-  t.same(messages(target.records, 'warn'), ['first', 'suppressed 1 warnings']);
+  t.same(messages(target.records, 'warn'), ['first', 'suppressed 1 warn records']);
 });
 
 t.test('the format of the wrapped logger shows through', async (t) => {
@@ -87,7 +87,7 @@ t.test('a flood of bad peers and failing handlers costs a few log lines; the ser
   await server.close();
   const warnings = messages(target.records, 'warn');
   const errors = messages(target.records, 'error');
-  t.same(warnings, [...Array<string>(10).fill('ERR bad'), `suppressed ${peers - 10} warnings`], 'flushed when the server closed');
-  t.same(errors, [...Array<string>(10).fill('handler failed'), `suppressed ${peers - 10} errors`]);
+  t.same(warnings, [...Array<string>(10).fill('ERR bad'), `suppressed ${peers - 10} warn records`], 'flushed when the server closed');
+  t.same(errors, [...Array<string>(10).fill('handler failed'), `suppressed ${peers - 10} error records`]);
   t.ok(target.records.findIndex((record) => record.message.startsWith('suppressed')) < target.records.findIndex((record) => record.message.startsWith('drained')), 'before the last line of the shutdown');
 });
