@@ -21,8 +21,8 @@ const LIMITED: readonly LogLevel[] = ['warn', 'error'];
  * Passes `warn` and `error` records on to `logger`, at most `perInterval` of
  * each level per `interval`; the rest are counted, and when the interval ends
  * one line per level says how many were suppressed. Thousands of bad peers
- * (or a handler that throws on every connection) then cost a few log lines a
- * second, not one each — while the first of a kind is always seen. `info`
+ * (or a handler that throws on every connection) then cost a few log lines an
+ * interval, not one each — while the first ones of each interval are seen. `info`
  * records pass as they are. The interval's timer runs only while records
  * come, and never holds the process open.
  *
