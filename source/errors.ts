@@ -14,7 +14,12 @@
 export class ProtocolError extends Error {
   /** Bytes sent to the peer before the connection closes. */
   readonly reply: string;
-  /** Close reason, as counted in metrics. */
+  /**
+   * Close reason, as counted in metrics. Give it a fixed name such as
+   * `bad-command`: a reason has a count (and a metric label) of its own only if
+   * it matches `[a-z0-9_-]{1,64}` and is among the first 32 custom reasons
+   * seen; any other counts as `other`.
+   */
   readonly reason: string;
 
   constructor(reply: string, reason: string, options?: ErrorOptions) {

@@ -68,7 +68,7 @@ export const serveCommand: Command<typeof flags> = {
     logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue });
     if (options.metricsAddr) {
       // Closes itself with the server.
-      const endpoint = await serveMetrics(server, options.metricsAddr);
+      const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
       logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
     }
     return new Promise<number>((resolve) => {

@@ -64,12 +64,17 @@ export class ClientConnection {
     this.#requestTimeout = requestTimeout;
     socket.on('data', (chunk: Buffer) => this.#splitter.push(chunk, this.#onLine));
     socket.on('error', (error) => (this.#failure ??= clientError(error, address)));
+    // The server has finished sending: no reply can come, so waiting requests fail now (at the
+    // 'close' this brings on) rather than at their timeouts, and what we still had to send is
+    // dropped: it could not be answered, and a server that has stopped reading would keep our
+    // side from ever closing.
+    socket.on('end', () => socket.destroy());
     this.closed = new Promise((resolve) => socket.once('close', () => resolve(this.#onClose())));
   }
 
-  /** Whether requests can still be sent. */
+  /** Whether requests can still be sent: neither side has begun to close the connection. */
   get open(): boolean {
-    return this.#open && !this.#socket.writableEnded;
+    return this.#open && !this.#socket.writableEnded && !this.#socket.destroyed;
   }
 
   /** Lines sent whose replies have not arrived yet (timed-out requests included until theirs does). */
@@ -81,7 +86,8 @@ export class ClientConnection {
    * Sends `line` (without its `\n`) and resolves with its reply line (without
    * `\n`). Rejects with a {@link RequestTimeoutError} after `timeout` ms, or a
    * {@link ConnectionClosedError} / {@link ConnectionResetError} if the
-   * connection ends first.
+   * connection ends first: as soon as the server has closed its side, since
+   * no reply can come after that.
    */
   request(line: string | Uint8Array, { timeout = this.#requestTimeout }: RequestOptions = {}): Promise<Buffer> {
     return new Promise((resolve, reject) => {

@@ -27,8 +27,7 @@ export interface ConnectOptions {
  * ```
  */
 export function connect(address: string | Address, options: ConnectOptions = {}): Promise<ClientConnection> {
-  const { host = 'localhost', port } = typeof address === 'string' ? parseAddress(address) : address;
-  const name = formatAddress({ host, port });
+  const { host, port, name } = serverAddress(address);
   const { connectTimeout = 5_000, requestTimeout = 0 } = options;
   return new Promise((resolve, reject) => {
     const socket = connectSocket({ host, port, noDelay: true });
@@ -50,4 +49,10 @@ export function connect(address: string | Address, options: ConnectOptions = {})
       resolve(new ClientConnection(socket, name, requestTimeout));
     });
   });
+}
+
+/** Where {@link connect} goes (without a host: localhost), and its `host:port` name for errors. */
+export function serverAddress(address: string | Address): { host: string; port: number; name: string } {
+  const { host = 'localhost', port } = typeof address === 'string' ? parseAddress(address) : address;
+  return { host, port, name: formatAddress({ host, port }) };
 }

@@ -15,7 +15,10 @@ export interface MetricsState {
   replies: number;
   bytesIn: number;
   bytesOut: number;
+  /** By reason, without a prototype: see {@link countClose} for which reasons get their own count. */
   readonly closeReasons: Record<string, number>;
+  /** How many custom close reasons have their own count, up to {@link CUSTOM_REASON_LIMIT}. */
+  customReasons: number;
   readonly rejectReasons: Record<string, number>;
   /** Replies per latency bucket (not cumulative); one more entry than {@link LATENCY_BOUNDS_MS}. */
   readonly latencyBuckets: number[];
@@ -37,8 +40,9 @@ export function emptyState(): MetricsState {
     replies: 0,
     bytesIn: 0,
     bytesOut: 0,
-    closeReasons: {},
-    rejectReasons: {},
+    closeReasons: counts(),
+    customReasons: 0,
+    rejectReasons: counts(),
     latencyBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     latencySum: 0,
     intervalLatency: createHistogram(),
@@ -68,7 +72,7 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       break;
     case 'closed':
       state.closed++;
-      state.closeReasons[event.reason] = (state.closeReasons[event.reason] ?? 0) + 1;
+      countClose(state, event.reason);
       break;
     case 'queued':
       state.queued++;
@@ -82,6 +86,48 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       break;
   }
   return state;
+}
+
+/** The close reasons the server and its framing give: each always has its own count. */
+const BUILT_IN_REASONS: ReadonlySet<string> = new Set([
+  'end',
+  'reset',
+  'internal',
+  'idle-timeout',
+  'read-timeout',
+  'write-timeout',
+  'shutdown',
+  'frame-too-long',
+  'incomplete-frame',
+]);
+
+/** Distinct custom close reasons (a `ProtocolError`'s own) counted by name; later ones count as `other`. */
+export const CUSTOM_REASON_LIMIT = 32;
+
+/** What a custom reason must look like to be counted by name: a tidy metric label value. */
+const REASON_LABEL = /^[a-z0-9_-]{1,64}$/;
+
+/**
+ * Counts a close under its reason, or under `other`. A protocol may build its
+ * reasons from its input, so a reason is only a label of its own if it is a
+ * built-in one, already counted, or one of the first
+ * {@link CUSTOM_REASON_LIMIT} that match `[a-z0-9_-]{1,64}`: the series stay
+ * few and the exposition text plain, whatever peers send. `__proto__` and
+ * `constructor` are ordinary keys here: the counts have no prototype.
+ */
+function countClose(state: MetricsState, reason: string): void {
+  const counts = state.closeReasons;
+  let label = reason;
+  if (counts[reason] === undefined && !BUILT_IN_REASONS.has(reason)) {
+    if (state.customReasons < CUSTOM_REASON_LIMIT && typeof reason === 'string' && REASON_LABEL.test(reason)) state.customReasons++;
+    else label = 'other';
+  }
+  counts[label] = (counts[label] ?? 0) + 1;
+}
+
+/** An empty set of counts by name, safe for any name: no prototype to collide with. */
+export function counts(from: Readonly<Record<string, number>> = {}): Record<string, number> {
+  return Object.assign(Object.create(null) as Record<string, number>, from);
 }
 
 /** Connections waiting for a worker: queued, less those that left the queue for a worker or were turned away from it. */

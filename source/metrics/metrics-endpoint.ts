@@ -1,7 +1,8 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Address } from '../address.js';
+import { textLogger, type Logger } from '../logger.js';
 import type { MetricsSource } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from './prometheus.js';
 
@@ -13,9 +14,26 @@ export interface MetricsEndpoint {
   close(): Promise<void>;
 }
 
+/** Options of {@link serveMetrics}. */
+export interface MetricsEndpointOptions {
+  /** A client gets this long (ms) to send its whole request, headers first; then it is cut off. Default 10 s. */
+  requestTimeout?: number;
+  /** Most HTTP connections at once; more are dropped as they arrive. Default 64. */
+  maxConnections?: number;
+  /** Where a failing snapshot or listener is reported. Default: text lines on stderr. */
+  logger?: Logger;
+}
+
 /**
- * Serves `GET /metrics` over HTTP in the Prometheus text format, each scrape
- * a fresh {@link MetricsSource.snapshot}; anything else gets 404.
+ * Serves `GET /metrics` (and `HEAD`) over HTTP in the Prometheus text format,
+ * each scrape a fresh {@link MetricsSource.snapshot}; another method there
+ * gets 405, any other path 404, a request that is not HTTP 400.
+ *
+ * It shares the process with the server it reports on, so it guards it:
+ * connections are few (`maxConnections`) and short-lived (`requestTimeout`,
+ * against clients that send their headers a byte at a time), and nothing a
+ * client does — garbage, a reset mid-response — nor a snapshot that throws
+ * can crash the process. Rejects if it cannot listen (EADDRINUSE…).
  *
  * @example
  * ```ts
@@ -24,21 +42,50 @@ export interface MetricsEndpoint {
  * // curl http://127.0.0.1:9100/metrics
  * ```
  */
-export async function serveMetrics(source: MetricsSource, { host, port }: Address): Promise<MetricsEndpoint> {
-  const http = createServer((request, response) => {
-    const path = request.url?.split('?')[0];
-    if ((request.method === 'GET' || request.method === 'HEAD') && path === '/metrics') {
-      response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(prometheusText(source.snapshot()));
-    } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
-    }
-  });
+export async function serveMetrics(
+  source: MetricsSource,
+  { host, port }: Address,
+  { requestTimeout = 10_000, maxConnections = 64, logger = textLogger() }: MetricsEndpointOptions = {},
+): Promise<MetricsEndpoint> {
+  const http = createServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // How often Node checks those two timeouts (default 30 s, long past a 10 s timeout).
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, requestTimeout / 4)),
+    },
+    (request, response) => answer(source, request, response, logger),
+  );
+  http.maxConnections = maxConnections;
+  // A request on a kept-alive connection must still come within the request timeout.
+  http.keepAliveTimeout = Math.min(http.keepAliveTimeout, requestTimeout);
+  // Bad requests and client resets are left to Node's default (400 if it can, then close).
   http.listen(port, host);
-  await once(http, 'listening');
+  await once(http, 'listening'); // rejects on a listen error, which leaves nothing open
+  http.on('error', (error) => logger.log('error', 'metrics endpoint failed', { error }));
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => (closed ??= stop(http));
   source.metrics$.subscribe({ complete: () => void close() });
   return { address: http.address() as AddressInfo, close };
+}
+
+function answer(source: MetricsSource, request: IncomingMessage, response: ServerResponse, logger: Logger): void {
+  const path = request.url?.split('?')[0];
+  if (path !== '/metrics') {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+  } else if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed: try GET /metrics\n');
+  } else {
+    let text: string;
+    try {
+      text = prometheusText(source.snapshot());
+    } catch (error) {
+      logger.log('error', 'metrics snapshot failed', { error });
+      response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text);
+  }
 }
 
 /** Closes the listener and the idle keep-alive connections that would hold it open. */

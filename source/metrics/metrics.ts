@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Observable, scan, Subject } from 'rxjs';
 import type { Logger } from '../logger.js';
 import type { ServerEvent } from '../server/events.js';
-import { accumulate, emptyState, LATENCY_BOUNDS_MS, waiting, type MetricsState } from './accumulate.js';
+import { accumulate, counts, emptyState, LATENCY_BOUNDS_MS, waiting, type MetricsState } from './accumulate.js';
 import { logSnapshot } from './log-line.js';
 import type { MetricsSnapshot } from './snapshot.js';
 
@@ -101,8 +101,8 @@ function totals(state: MetricsState, workers: number, uptime: number): Omit<Metr
     },
     workers: { size: workers, inUse: active },
     memory: { rss: memory.rss, heapUsed: memory.heapUsed },
-    closeReasons: { ...state.closeReasons },
-    rejectReasons: { ...state.rejectReasons },
+    closeReasons: counts(state.closeReasons),
+    rejectReasons: counts(state.rejectReasons),
   };
 }
 

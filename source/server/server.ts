@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pipe, Subject, takeUntil, type Observable } from 'rxjs';
 import { lines } from '../framing/lines.js';
 import { textLogger, type Logger } from '../logger.js';
+import { rateLimited } from '../rate-limited-logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { Admission, REJECTION_LINGER } from './admission.js';
@@ -52,7 +53,12 @@ export interface ServeOptions {
   writeTimeout?: number;
   /** How long {@link Server.close} lets connections finish before destroying them; 0 = no deadline. Default 30 s. */
   drainTimeout?: number;
-  /** Where phases and misbehaving peers are reported. Default: text lines on stderr. */
+  /**
+   * Where phases and misbehaving peers are reported. Default: text lines on
+   * stderr. Per-connection warnings and errors are rate-limited (see
+   * `rateLimited`): at most 10 of each per 10 s, then one line with the count
+   * of the rest.
+   */
   logger?: Logger;
   /** Time between metrics snapshots, each emitted on `metrics$` and logged; 0 = none. Default 10 s. */
   metricsInterval?: number;
@@ -144,7 +150,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
 
   const { server, connection$ } = createListener(settings);
   const admission = new Admission({ ...settings, events, served: active });
-  const connectionSettings = { ...settings, events, logger, active, shutdown };
+  const connectionSettings = { ...settings, events, logger: rateLimited(logger), active, shutdown }; // a flood of bad peers, a few lines
   const served = connection$.pipe(
     takeUntil(stopAccepting),
     admission.pool((socket) => serveConnection(socket, handler, connectionSettings)),
@@ -193,6 +199,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     logger.log('info', 'shutting down: stopped accepting', { connections: active.size, waiting: admission.waiting });
     await finished;
     clearTimeout(deadline);
+    connectionSettings.logger.flush();
     stopSweeping();
     stopContaining();
     events.complete();

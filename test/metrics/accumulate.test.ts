@@ -1,5 +1,5 @@
 import t from 'tap';
-import { accumulate, emptyState, LATENCY_BOUNDS_MS, waiting } from '../../source/metrics/accumulate.js';
+import { accumulate, CUSTOM_REASON_LIMIT, emptyState, LATENCY_BOUNDS_MS, waiting } from '../../source/metrics/accumulate.js';
 import type { ServerEvent } from '../../source/index.js';
 
 const fold = (events: ServerEvent[]) => events.reduce(accumulate, emptyState());
@@ -38,6 +38,31 @@ t.test('close and reject reasons are counted by reason', async (t) => {
   t.same(state.closeReasons, { end: 1, 'frame-too-long': 1 });
   t.same(state.rejectReasons, { busy: 1 });
   t.equal(state.opened - state.closed, 0);
+});
+
+t.test('close reasons named like Object.prototype members are counted like any other', async (t) => {
+  const state = fold(['__proto__', 'constructor', 'toString', '__proto__', 'valueOf'].map((reason) => ({ type: 'closed', reason })));
+  t.same(Object.entries(state.closeReasons), [
+    ['__proto__', 2],
+    ['constructor', 1],
+    ['other', 2], // not valid label values: capitals
+  ]);
+  t.equal(Object.getPrototypeOf(state.closeReasons), null);
+});
+
+t.test('custom close reasons: valid label values up to the limit, the rest are other', async (t) => {
+  const custom = Array.from({ length: CUSTOM_REASON_LIMIT + 5 }, (_, i) => `bad-command-${i}`);
+  const invalid = ['with space', 'quote"', 'new\nline', 'back\\slash', 'UPPER', '', 'x'.repeat(65), 'é'];
+  const state = fold(
+    [...custom.slice(0, 3), 'end', ...custom, ...invalid, 'read-timeout'].map((reason) => ({ type: 'closed', reason })),
+  );
+  t.equal(state.closed, 3 + 1 + custom.length + invalid.length + 1, 'every close counted');
+  for (const reason of custom.slice(0, CUSTOM_REASON_LIMIT)) t.ok(state.closeReasons[reason]! >= 1, `${reason} kept`);
+  t.equal(state.closeReasons['bad-command-0'], 2, 'a kept reason goes on counting');
+  t.equal(state.closeReasons['end'], 1);
+  t.equal(state.closeReasons['read-timeout'], 1, 'the server\'s own reasons never fall under the limit');
+  t.equal(state.closeReasons['other'], 5 + invalid.length, 'past the limit, and invalid label values');
+  t.equal(Object.keys(state.closeReasons).length, CUSTOM_REASON_LIMIT + 3);
 });
 
 t.test('the queue holds what was queued and neither left for a worker nor was turned away', async (t) => {

@@ -1,7 +1,7 @@
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
-import { filter, firstValueFrom, map, pipe } from 'rxjs';
+import { filter, firstValueFrom, map, pipe, take, toArray } from 'rxjs';
 import t from 'tap';
-import { lines, ProtocolError, PROMETHEUS_CONTENT_TYPE, serveMetrics } from '../../source/index.js';
+import { lines, metricsLine, ProtocolError, PROMETHEUS_CONTENT_TYPE, prometheusText, serveMetrics } from '../../source/index.js';
 import { LineClient } from '../helpers/line-client.js';
 import { startServer } from '../helpers/server.js';
 import { lineWorkload } from '../helpers/workload.js';
@@ -52,23 +52,41 @@ t.test('GET /metrics is the snapshot in the Prometheus text format', async (t) =
   t.same(counts, [...counts].sort((a, b) => a - b), 'buckets are cumulative');
 });
 
-t.test('label values are escaped: a close reason with a quote, a backslash and a line feed', async (t) => {
-  const reason = 'odd "reason" \\ with\nnewline';
+t.test('close reasons built from peer input neither break the counts nor the exposition text', async (t) => {
+  // A protocol that closes every connection with its first line as the reason ('|' stands for a line feed).
   const refuse = pipe(
     lines(),
-    map(() => {
-      throw new ProtocolError('ERR no\n', reason);
+    map((line) => {
+      throw new ProtocolError('ERR no\n', line.toString().replaceAll('|', '\n'));
     }),
   );
   const server = await startServer(t, { metricsInterval: 0 }, refuse);
   const endpoint = await serveMetrics(server, { host: '127.0.0.1', port: 0 });
-  const closed = firstValueFrom(server.events$.pipe(filter((event) => event.type === 'closed')));
-  const client = await LineClient.open(server.address.port);
-  client.send('hi\n');
-  t.equal((await client.readToEnd()).toString(), 'ERR no\n');
+  const inputs = ['__proto__', 'constructor', 'odd "reason" \\ with|newline', 'bad-command', '__proto__'];
+  const closed = firstValueFrom(server.events$.pipe(filter((event) => event.type === 'closed'), take(inputs.length), toArray()));
+  for (const input of inputs) {
+    const client = await LineClient.open(server.address.port);
+    client.send(`${input}\n`);
+    t.equal((await client.readToEnd()).toString(), 'ERR no\n');
+  }
   await closed;
-  const families = parsePrometheusTextFormat(await (await scrape(endpoint.address.port)).text());
-  t.equal(value(families, 'tcprx_connections_closed_total', { reason }), 1);
+  const text = await (await scrape(endpoint.address.port)).text();
+  const families = parsePrometheusTextFormat(text);
+  t.equal(value(families, 'tcprx_connections_closed_total', { reason: '__proto__' }), 2);
+  t.equal(value(families, 'tcprx_connections_closed_total', { reason: 'constructor' }), 1);
+  t.equal(value(families, 'tcprx_connections_closed_total', { reason: 'bad-command' }), 1);
+  t.equal(value(families, 'tcprx_connections_closed_total', { reason: 'other' }), 1, 'not a tidy label value: other');
+  const closes = families.find((family) => family.name === 'tcprx_connections_closed_total')!.metrics;
+  t.equal(closes.reduce((sum, sample) => sum + Number(sample.value), 0), inputs.length, 'every close counted, once');
+  t.match(metricsLine(server.snapshot()), /Closed=__proto__:2,constructor:1,other:1,bad-command:1$/);
+});
+
+t.test('label values from any metrics source are escaped: a quote, a backslash and a line feed', async (t) => {
+  const server = await startServer(t, { metricsInterval: 0 });
+  const reason = 'odd "reason" \\ with\nnewline';
+  const snapshot = { ...server.snapshot(), closeReasons: { [reason]: 3 } };
+  const families = parsePrometheusTextFormat(prometheusText(snapshot));
+  t.equal(value(families, 'tcprx_connections_closed_total', { reason }), 3);
 });
 
 t.test('anything but /metrics is 404', async (t) => {
