@@ -43,7 +43,7 @@ async function answer(text: string): Promise<string> {
 
 const reply = (body: object): string => JSON.stringify(body) + '\n';
 
-/** The frame is decoded synchronously, before `answer` goes asynchronous. */
+/** Each frame is the pipeline's to keep: `concatMap` may hold it until the answers before it are done. */
 const jsonRpc = pipe(
   lines({ maxLength: 64 * 1024 }),
   concatMap((line) => answer(line.toString('utf8'))),
