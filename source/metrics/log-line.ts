@@ -13,7 +13,7 @@ import type { MetricsSnapshot } from './snapshot.js';
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
-  const closed = Object.entries(snapshot.closeReasons).map(([reason, count]) => `${reason}:${count}`).join(',') || '-';
+  const closed = counts(snapshot.closeReasons);
   return [
     'Metrics:',
     `Active=${connections.active}`,
@@ -33,7 +33,23 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     `RSS=${bytes(snapshot.memory.rss)}`,
     `Heap=${bytes(snapshot.memory.heapUsed)}`,
     `Closed=${closed}`,
+    ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
   ].join(' ');
+}
+
+/** A TLS server's handshakes since the start: `Handshakes=120 Protocols=TLSv1.3:118,TLSv1.2:2 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`. */
+function tlsFields(tls: NonNullable<MetricsSnapshot['tls']>): string[] {
+  const { sum, count } = tls.handshakeTime;
+  return [
+    `Handshakes=${tls.handshakes}`,
+    `Protocols=${counts(tls.protocols)}`,
+    `HandshakeFailed=${counts(tls.failures)}`,
+    `HandshakeAvg=${count === 0 ? '-' : millis(sum / count)}`,
+  ];
+}
+
+function counts(byName: Readonly<Record<string, number>>): string {
+  return Object.entries(byName).map(([name, count]) => `${name}:${count}`).join(',') || '-';
 }
 
 /**

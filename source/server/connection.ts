@@ -11,6 +11,7 @@ import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
+import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
@@ -171,6 +172,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   // ConnectionContext: what the operators of the pipeline report and ask.
+
+  get tls(): TlsPeer | undefined {
+    return tlsPeer(this.socket);
+  }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
     this.#input = observer;
@@ -467,7 +472,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...fields });
+    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...tlsLogFields(this.socket), ...fields });
   }
 }
 
