@@ -10,6 +10,9 @@ import type { MetricsSnapshot } from './snapshot.js';
  * metricsLine(server.snapshot());
  * // 'Metrics: Active=3 Queued=0 Rejected=0 Total=57 Requests=5120 RPS=1023.8 In=40.0KiB/s Out=81.3KiB/s p50=0.21ms p90=0.48ms p99=1.90ms max=3.02ms Workers=3/1000 LoopP99=11.2ms RSS=61.2MiB Heap=12.5MiB Closed=end:54'
  * ```
+ *
+ * A TLS server's line goes on with its handshakes since the start:
+ * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`.
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
