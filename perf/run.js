@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run perf [-- --quick] [-- --load c] [-- --against OLD/dist/cli/tcp-rx.js]`:
- * every scenario against tcp-rx and against the plain-net baseline (or, with
- * `--against`, another build of tcp-rx), side by side in one run. Each server is a
+ * `npm run perf [-- --quick] [-- --load c] [-- --only TLS] [-- --against OLD/dist/cli/tcp-rx.js]`:
+ * every scenario (or those whose name holds the `--only` text) against tcp-rx
+ * and against the plain baseline (`net`, or `tls` for the TLS scenarios, which
+ * the TLS load generator perf/tls-load.js drives) or, with `--against`,
+ * another build of tcp-rx, side by side in one run. Each server is a
  * separate process pinned to core 0 and the load generator is pinned to core
  * 1 when taskset exists: `tcp-rx bench`, or with `--load c` the C generator
  * `line-load.c` (built here with `cc`), which is fast enough that the
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
 import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
-import { compareAgainst, startServer } from './servers.js';
+import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
 /** @typedef {import('./table.js').Measure} Measure */
@@ -33,6 +35,8 @@ if (load !== 'tcp-rx' && load !== 'c') {
   process.stderr.write(`perf: --load takes tcp-rx or c, not '${load}'\n`);
   process.exit(2);
 }
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex === -1 ? undefined : process.argv[onlyIndex + 1];
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 const againstIndex = process.argv.indexOf('--against');
 const against = againstIndex === -1 ? undefined : process.argv[againstIndex + 1];
@@ -44,16 +48,25 @@ if (against !== undefined) compareAgainst(against);
  * memory. Warm-up: `tcp-rx bench` warms up as the reference does, a tenth of
  * the clients sending `warmupRequests` each (about a second's worth here, for
  * the JIT); the C generator runs for `warmup` ms.
- * @type {Array<{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number } | { name: string, kind: 'idle', connections: number, hold: number }>}
+ * `tls` ones run against tcp-rx and the plain `tls` baseline, both serving
+ * TLS, loaded by perf/tls-load.js: `requests` over long-lived connections,
+ * or `handshakes`, a new connection (full handshake) per request.
+ * @typedef {{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number, tls?: 'requests' | 'handshakes' }} LoadScenario
+ * @type {Array<LoadScenario | { name: string, kind: 'idle', connections: number, hold: number }>}
  */
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
   { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
   { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, warmupRequests: quick ? 5 : 20, repeat: 1 },
   { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
   // V8's memory reducer collects the garbage of 10,000 arrivals once the process has been quiet for ~8 s.
   { name: '10,000 idle for 15 s', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 15_000 },
+  { name: 'TLS 100 × 1', kind: 'load', tls: 'requests', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
+  { name: 'TLS 100 × 32 pipelined', kind: 'load', tls: 'requests', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
+  { name: 'TLS handshakes/s, 32 at once', kind: 'load', tls: 'handshakes', clients: 32, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 0, repeat: quick ? 1 : 3 },
 ];
+/** `--only TLS`: the scenarios whose name holds the text. */
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => only === undefined || scenario.name.includes(only));
 
 /** @type {Measure} */
 const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
@@ -97,6 +110,17 @@ const GENERATORS = {
   },
 };
 
+/** The TLS scenarios' load generator, perf/tls-load.js: its result reads as tcp-rx bench's. */
+const TLS_GENERATOR = {
+  label: 'perf/tls-load.js',
+  command: () => process.execPath,
+  args: (/** @type {number} */ port, /** @type {LoadScenario} */ { tls, clients, depth, duration, warmup }) =>
+    tls === 'handshakes'
+      ? [here('tls-load.js'), 'handshakes', String(port), tlsCertificate().certFile, String(clients), String(duration), String(warmup)]
+      : [here('tls-load.js'), 'requests', String(port), tlsCertificate().certFile, String(clients), String(depth), String(duration), String(warmup)],
+  read: GENERATORS['tcp-rx'].read,
+};
+
 /** `line-load.c`, compiled on first use. */
 let lineLoad = '';
 function buildLineLoad() {
@@ -111,15 +135,15 @@ function buildLineLoad() {
 }
 
 /**
- * One run of the chosen load generator against `server`, pinned to the load
- * core. The server's CPU is read before and after, and its RSS sampled
- * throughout (the peak is kept).
+ * One run of the chosen load generator (the TLS one for a TLS scenario)
+ * against `server`, pinned to the load core. The server's CPU is read
+ * before and after, and its RSS sampled throughout (the peak is kept).
  * @param {import('./servers.js').RunningServer} server
- * @param {Load} scenario
+ * @param {LoadScenario} scenario
  * @returns {Promise<Measure>}
  */
 async function bench(server, scenario) {
-  const generator = GENERATORS[load];
+  const generator = scenario.tls === undefined ? GENERATORS[load] : TLS_GENERATOR;
   const cpuBefore = cpuSeconds(server.pid);
   const started = performance.now();
   let rss = residentBytes(server.pid);
@@ -130,7 +154,7 @@ async function bench(server, scenario) {
   try {
     result = JSON.parse(stdout);
   } catch {
-    throw new Error(`the ${load} load generator printed no result against ${server.name}: ${stderr}`);
+    throw new Error(`the ${generator.label} load generator printed no result against ${server.name}: ${stderr}`);
   }
   return { ...generator.read(result), rss, cpu: (cpuSeconds(server.pid) - cpuBefore) / seconds };
 }
@@ -146,7 +170,8 @@ function median(runs) {
  * @returns {Promise<ScenarioResult>}
  */
 async function runScenario(scenario) {
-  const [tcpRx, baseline] = await Promise.all([startServer('tcp-rx'), startServer('baseline')]);
+  const tls = 'tls' in scenario && scenario.tls !== undefined;
+  const [tcpRx, baseline] = await Promise.all([startServer(tls ? 'tcp-rx-tls' : 'tcp-rx'), startServer(tls ? 'baseline-tls' : 'baseline')]);
   const servers = { tcpRx, baseline };
   try {
     if (scenario.kind === 'idle') {
@@ -179,7 +204,7 @@ const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
 const baselineLabel = against === undefined ? 'plain net' : `tcp-rx at ${against}`;
-process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; baseline: ${baselineLabel}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
+process.stderr.write(`perf${quick ? ' --quick' : ''}${only === undefined ? '' : ` --only ${only}`}: ${machine}; load by ${GENERATORS[load].label} (TLS: ${TLS_GENERATOR.label}); baseline: ${baselineLabel}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
 /** @type {ScenarioResult[]} */
 const results = [];
@@ -191,13 +216,14 @@ for (const scenario of SCENARIOS) {
 }
 
 const targets = checkTargets(results);
-const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label} · baseline: ${baselineLabel}${quick ? ' · --quick' : ''}`;
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label}${SCENARIOS.some((scenario) => 'tls' in scenario) ? `, TLS: ${TLS_GENERATOR.label}` : ''} · baseline: ${baselineLabel}${quick ? ' · --quick' : ''}${only === undefined ? '' : ` · --only ${only}`}`;
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
-// The chart shows tcp-rx against plain net; a comparison of two builds only prints its table.
-if (against === undefined) writeFileSync(here('latest.svg'), renderChart(results, subtitle));
-console.log(`\nwrote ${resultsFile}${against === undefined ? ` and ${here('latest.svg')}` : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, only, scenarios: results, targets }, null, 2) + '\n');
+// The chart in the README is of a whole run against plain net: a partial one (--only) or a comparison of two builds leaves it be.
+const charted = only === undefined && against === undefined;
+if (charted) writeFileSync(here('latest.svg'), renderChart(results, subtitle));
+console.log(`\nwrote ${resultsFile}${charted ? ` and ${here('latest.svg')}` : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

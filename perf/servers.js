@@ -1,6 +1,9 @@
 // @ts-check
 /** The servers under test, each a separate process pinned to the server core. */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnNode, waitListening } from './processes.js';
 
@@ -28,7 +31,33 @@ function tcpRx(bin) {
 export const SERVERS = {
   'tcp-rx': tcpRx(TCP_RX),
   baseline: (/** @type {number} */ port) => [here('baseline-server.js'), `127.0.0.1:${port}`],
+  /** The same over TLS, with the certificate both TLS servers present. */
+  'tcp-rx-tls': (/** @type {number} */ port) => [
+    ...SERVERS['tcp-rx'](port), '--tls-cert', tlsCertificate().certFile, '--tls-key', tlsCertificate().keyFile,
+  ],
+  'baseline-tls': (/** @type {number} */ port) => [here('tls-baseline-server.js'), `127.0.0.1:${port}`, tlsCertificate().certFile, tlsCertificate().keyFile],
 };
+
+/** @type {{ certFile: string, keyFile: string } | undefined} */
+let certificate;
+
+/**
+ * The certificate of the TLS scenarios, made with openssl on first use: RSA
+ * 2048 (still the most common server key; its signature is the server's
+ * cost of a handshake), self-signed for `localhost`, so that the load
+ * generator trusts it as its own CA.
+ */
+export function tlsCertificate() {
+  if (certificate !== undefined) return certificate;
+  const dir = mkdtempSync(join(tmpdir(), 'tcp-rx-perf-tls-'));
+  const certFile = join(dir, 'localhost.pem');
+  const keyFile = join(dir, 'localhost.key');
+  const made = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+  ], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`perf: the TLS scenarios need openssl: ${made.error?.message ?? made.stderr.trim()}`);
+  return (certificate = { certFile, keyFile });
+}
 
 /**
  * Makes another build of tcp-rx the baseline (`npm run perf -- --against OLD/dist/cli/tcp-rx.js`),

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Observable, Observer, Unsubscribable } from 'rxjs';
+import type { TlsPeer } from './transport/tls-peer.js';
 
 /**
  * What a connection tells the operators of its pipeline, and what they tell it.
@@ -25,6 +26,12 @@ import type { Observable, Observer, Unsubscribable } from 'rxjs';
 export interface ConnectionContext {
   /** The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS. */
   readonly socket: Socket;
+  /**
+   * Under TLS, what the handshake established: protocol version, cipher,
+   * the server name asked for, and the peer's certificate (its `subject`
+   * and `fingerprint`, when it showed one); `undefined` over plain TCP.
+   */
+  readonly tls: TlsPeer | undefined;
   /** The chunks the peer sends: each a Buffer of its own for an ordinary subscriber. */
   readonly chunks: Observable<Buffer>;
   /**

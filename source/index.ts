@@ -8,7 +8,11 @@ export { serve, referenceProtocol, defaults, type ServeOptions, type Server, typ
 export type { Protocol } from './server/connection.js';
 export type { Reply } from './server/writer.js';
 export { allocateReply } from './server/reply-memory.js';
-export type { ServerEvent, CloseReason, RejectReason } from './server/events.js';
+export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure } from './server/events.js';
+export { tlsDefaults, type ServeTlsOptions, type TlsCertificates } from './transport/tls-transport.js';
+export { tlsPeer, type TlsPeer } from './transport/tls-peer.js';
+export { readCertificates, certificateNames, type CertificateFiles } from './transport/certificates.js';
+export { AccessControl, parseCidr, type AccessRules, type Cidr } from './access/access-control.js';
 export { lines, type LinesOptions } from './framing/lines.js';
 export { BufferPool, defaultBufferPool } from './framing/buffer-pool.js';
 export { echo, echoReply } from './protocols/echo.js';

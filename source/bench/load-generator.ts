@@ -1,4 +1,5 @@
 import { connect as connectSocket, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { createHistogram, performance } from 'node:perf_hooks';
 import { LoadConnection, type LoadTally } from './load-connection.js';
 
@@ -28,6 +29,8 @@ export interface LoadOptions {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Called when the measurement ends, while every connection is still open (to sample the server's memory, say). */
   readonly onMeasured?: () => void;
+  /** Speak TLS, with these options (`ca`, `servername`…); a connection counts as open once its handshake is done. */
+  readonly tls?: ConnectionOptions | undefined;
 }
 
 /** How far a run has got. */
@@ -74,7 +77,7 @@ const WATCH_INTERVAL = 250;
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const connectionCount = Math.min(options.connections, options.clients);
   const connecting = performance.now();
-  const sockets = await openSockets(options.host, options.port, connectionCount, options.connectConcurrency ?? 256);
+  const sockets = await openSockets(options.host, options.port, connectionCount, options.connectConcurrency ?? 256, options.tls);
   const opened = sockets.filter((socket): socket is Socket => socket !== undefined);
   const connections = { wanted: connectionCount, opened: opened.length, failed: connectionCount - opened.length, time: performance.now() - connecting };
 
@@ -198,23 +201,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Opens `count` connections, `concurrency` attempts at a time; a failed one is `undefined`. */
-async function openSockets(host: string, port: number, count: number, concurrency: number): Promise<Array<Socket | undefined>> {
+async function openSockets(host: string, port: number, count: number, concurrency: number, tls: ConnectionOptions | undefined): Promise<Array<Socket | undefined>> {
   const sockets = new Array<Socket | undefined>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const index = next++;
-      sockets[index] = await openSocket(host, port);
+      sockets[index] = await openSocket(host, port, tls);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return sockets;
 }
 
-function openSocket(host: string, port: number): Promise<Socket | undefined> {
+function openSocket(host: string, port: number, tls: ConnectionOptions | undefined): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const socket = connectSocket({ host, port, noDelay: true });
-    socket.once('connect', () => {
+    const socket = tls === undefined ? connectSocket({ host, port, noDelay: true }) : connectTls({ host, port, ...tls }).setNoDelay(true);
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       socket.removeAllListeners('error');
       resolve(socket);
     });

@@ -1,9 +1,12 @@
+import { parseCidrList } from '../access/access-control.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { defaults, serve } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
+import { readCertificates } from '../transport/certificates.js';
+import { certificateFiles, parseClientAuth, parseFileList, parseTlsVersion, positive, tlsOptions } from './tls-flags.js';
 
 /** Linux holds the keep-alive delay in whole seconds, at most 32,767 (MAX_TCP_KEEPIDLE). */
 const KEEPALIVE = { min: 1_000, max: 32_767_000 };
@@ -30,6 +33,15 @@ const flags = {
   logFormat: { description: 'log lines as text or json', default: 'text', parse: parseLogFormat },
   metricsInterval: { description: 'time between metrics log lines (0 = none)', default: '10s', parse: (t: string) => parseDuration(t) },
   metricsAddr: { description: 'serve Prometheus metrics on http://host:port/metrics (default: off)', parse: parseAddress },
+  tlsCert: { description: 'serve TLS with this PEM certificate chain; several, comma-separated, each serve the names they hold (SNI), the first by default (SIGHUP re-reads them)', parse: parseFileList },
+  tlsKey: { description: 'the PEM private key of each --tls-cert, comma-separated in the same order', parse: parseFileList },
+  tlsCa: { description: 'PEM CA certificate(s) that client certificates are verified against, comma-separated', parse: parseFileList },
+  tlsClientAuth: { description: 'client certificates: none, request (verified when shown) or require', default: 'none', parse: parseClientAuth },
+  tlsMinVersion: { description: 'oldest TLS version accepted: TLSv1.2 or TLSv1.3', default: 'TLSv1.2', parse: parseTlsVersion },
+  tlsHandshakeTimeout: { description: 'a TLS handshake unfinished for this long closes the connection', default: '10s', parse: positive(parseDuration) },
+  allow: { description: 'serve only peers in these address ranges (CIDR, comma-separated: 10.0.0.0/8,::1)', parse: parseCidrList },
+  deny: { description: 'close peers in these address ranges at once, unread (CIDR, comma-separated; wins over --allow)', parse: parseCidrList },
+  maxConnsPerIp: { description: 'connections at once from one address; past it: ERR too many connections (0 = no limit)', default: '0', parse: (t: string) => parseCount(t, { min: 0 }) },
 };
 
 function parseLogFormat(text: string): 'text' | 'json' {
@@ -47,6 +59,7 @@ export const serveCommand: Command<typeof flags> = {
   flags,
   async run(options) {
     const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
+    const certificates = certificateFiles(options);
     const server = await serve({
       ...options.addr,
       workers: options.workers,
@@ -64,19 +77,37 @@ export const serveCommand: Command<typeof flags> = {
       drainTimeout: options.drainTimeout,
       metricsInterval: options.metricsInterval,
       logger,
+      ...(certificates === undefined ? {} : { tls: tlsOptions(options, certificates) }),
+      ...(options.allow === undefined ? {} : { allow: options.allow }),
+      ...(options.deny === undefined ? {} : { deny: options.deny }),
+      maxConnsPerIp: options.maxConnsPerIp,
     });
-    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue });
+    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
+    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
     if (options.metricsAddr) {
       // Closes itself with the server.
       const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
       logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
     }
+    // SIGHUP re-reads the certificate files: new handshakes use them, open connections keep theirs.
+    const reload = (): void => {
+      try {
+        server.setSecureContext(readCertificates(certificates!));
+        logger.log('info', 'SIGHUP: certificates reloaded', { certs: certificates!.certs.join(',') });
+      } catch (error) {
+        logger.log('error', 'SIGHUP: certificate reload failed; serving on with the certificates in use', { reason: (error as Error).message });
+      }
+    };
+    if (certificates !== undefined) process.on('SIGHUP', reload);
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });
         process.once('SIGTERM', force);
         process.once('SIGINT', force);
-        void server.close().then(({ destroyed }) => resolve(destroyed > 0 ? EXIT_FORCED : 0));
+        void server.close().then(({ destroyed }) => {
+          process.off('SIGHUP', reload);
+          resolve(destroyed > 0 ? EXIT_FORCED : 0);
+        });
       };
       const force = (signal: NodeJS.Signals): void => {
         logger.log('warn', `${signal} again: exiting without draining`);

@@ -26,6 +26,16 @@ export interface MetricsState {
   latencySum: number;
   /** Reply latencies (µs) since the interval began; whoever closes an interval resets it. */
   readonly intervalLatency: RecordableHistogram;
+  /** TLS handshakes completed. */
+  handshakes: number;
+  /** TLS handshakes completed, by protocol version. */
+  readonly tlsProtocols: Record<string, number>;
+  /** TLS handshakes failed, by `HandshakeFailure`. */
+  readonly handshakeFailures: Record<string, number>;
+  /** Handshakes per handshake-time bucket (bounds {@link LATENCY_BOUNDS_MS}, not cumulative). */
+  readonly handshakeBuckets: number[];
+  /** Sum of every handshake's time (ms). */
+  handshakeSum: number;
 }
 
 /** A state with nothing counted yet. */
@@ -46,6 +56,11 @@ export function emptyState(): MetricsState {
     latencyBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     latencySum: 0,
     intervalLatency: createHistogram(),
+    handshakes: 0,
+    tlsProtocols: {},
+    handshakeFailures: {},
+    handshakeBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
+    handshakeSum: 0,
   };
 }
 
@@ -83,6 +98,15 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
     case 'rejected':
       state.rejected++;
       state.rejectReasons[event.reason] = (state.rejectReasons[event.reason] ?? 0) + 1;
+      break;
+    case 'handshake':
+      state.handshakes++;
+      state.tlsProtocols[event.protocol] = (state.tlsProtocols[event.protocol] ?? 0) + 1;
+      state.handshakeBuckets[bucketOf(event.duration)]!++;
+      state.handshakeSum += event.duration;
+      break;
+    case 'handshake-failed':
+      state.handshakeFailures[event.reason] = (state.handshakeFailures[event.reason] ?? 0) + 1;
       break;
   }
   return state;
@@ -138,11 +162,16 @@ export function waiting(state: MetricsState): number {
 /** A batch's latency is the latency of each reply it carries: counted once per reply. */
 function recordLatency(state: MetricsState, latency: number, replies: number): void {
   if (replies === 0) return;
-  let bucket = 0;
-  while (bucket < LATENCY_BOUNDS_MS.length && latency > LATENCY_BOUNDS_MS[bucket]!) bucket++;
-  state.latencyBuckets[bucket]! += replies;
+  state.latencyBuckets[bucketOf(latency)]! += replies;
   state.latencySum += latency * replies;
   // The histogram takes whole, positive values and no count: microseconds, once per reply.
   const micros = Math.max(1, Math.round(latency * 1000));
   for (let reply = 0; reply < replies; reply++) state.intervalLatency.record(micros);
+}
+
+/** The bucket of {@link LATENCY_BOUNDS_MS} that `ms` falls in. */
+function bucketOf(ms: number): number {
+  let bucket = 0;
+  while (bucket < LATENCY_BOUNDS_MS.length && ms > LATENCY_BOUNDS_MS[bucket]!) bucket++;
+  return bucket;
 }

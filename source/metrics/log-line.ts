@@ -10,10 +10,13 @@ import type { MetricsSnapshot } from './snapshot.js';
  * metricsLine(server.snapshot());
  * // 'Metrics: Active=3 Queued=0 Rejected=0 Total=57 Requests=5120 RPS=1023.8 In=40.0KiB/s Out=81.3KiB/s p50=0.21ms p90=0.48ms p99=1.90ms max=3.02ms Workers=3/1000 LoopP99=11.2ms RSS=61.2MiB Heap=12.5MiB Closed=end:54'
  * ```
+ *
+ * A TLS server's line goes on with its handshakes since the start:
+ * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`.
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
-  const closed = Object.entries(snapshot.closeReasons).map(([reason, count]) => `${reason}:${count}`).join(',') || '-';
+  const closed = counts(snapshot.closeReasons);
   return [
     'Metrics:',
     `Active=${connections.active}`,
@@ -33,7 +36,23 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     `RSS=${bytes(snapshot.memory.rss)}`,
     `Heap=${bytes(snapshot.memory.heapUsed)}`,
     `Closed=${closed}`,
+    ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
   ].join(' ');
+}
+
+/** A TLS server's handshakes since the start: `Handshakes=120 Protocols=TLSv1.3:118,TLSv1.2:2 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`. */
+function tlsFields(tls: NonNullable<MetricsSnapshot['tls']>): string[] {
+  const { sum, count } = tls.handshakeTime;
+  return [
+    `Handshakes=${tls.handshakes}`,
+    `Protocols=${counts(tls.protocols)}`,
+    `HandshakeFailed=${counts(tls.failures)}`,
+    `HandshakeAvg=${count === 0 ? '-' : millis(sum / count)}`,
+  ];
+}
+
+function counts(byName: Readonly<Record<string, number>>): string {
+  return Object.entries(byName).map(([name, count]) => `${name}:${count}`).join(',') || '-';
 }
 
 /**

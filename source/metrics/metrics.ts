@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ServerEvent } from '../server/events.js';
 import { accumulate, counts, emptyState, LATENCY_BOUNDS_MS, waiting, type MetricsState } from './accumulate.js';
 import { logSnapshot } from './log-line.js';
-import type { MetricsSnapshot } from './snapshot.js';
+import type { Histogram, MetricsSnapshot } from './snapshot.js';
 
 /** Where snapshots come from: a server, or anything else that keeps metrics. */
 export interface MetricsSource {
@@ -22,6 +22,8 @@ export interface MetricsOptions {
   readonly workers: number;
   /** Gets one line per periodic snapshot. */
   readonly logger: Logger;
+  /** The server serves TLS: snapshots report its handshakes. */
+  readonly tls?: boolean;
 }
 
 /** Event loop delay sampling period (ms): fine enough for a p99, rare enough to cost nothing. */
@@ -48,6 +50,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     const rate = (count: number, before: number): number => (seconds > 0 ? (count - before) / seconds : 0);
     return {
       ...totals(state, options.workers, (now - started) / 1000),
+      ...(options.tls ? { tls: tlsTotals(state) } : {}),
       interval: seconds,
       rates: {
         requests: rate(state.requests, previous.requests),
@@ -86,7 +89,6 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
 function totals(state: MetricsState, workers: number, uptime: number): Omit<MetricsSnapshot, 'interval' | 'rates' | 'latency' | 'eventLoopDelayP99'> {
   const active = state.opened - state.closed;
   const memory = process.memoryUsage();
-  let cumulative = 0;
   return {
     time: Date.now(),
     uptime,
@@ -94,15 +96,30 @@ function totals(state: MetricsState, workers: number, uptime: number): Omit<Metr
     requests: state.requests,
     replies: state.replies,
     bytes: { in: state.bytesIn, out: state.bytesOut },
-    latencyHistogram: {
-      buckets: state.latencyBuckets.map((count, index) => ({ le: LATENCY_BOUNDS_MS[index] ?? Infinity, count: (cumulative += count) })),
-      sum: state.latencySum,
-      count: cumulative,
-    },
+    latencyHistogram: cumulativeHistogram(state.latencyBuckets, state.latencySum),
     workers: { size: workers, inUse: active },
     memory: { rss: memory.rss, heapUsed: memory.heapUsed },
     closeReasons: counts(state.closeReasons),
     rejectReasons: counts(state.rejectReasons),
+  };
+}
+
+function tlsTotals(state: MetricsState): NonNullable<MetricsSnapshot['tls']> {
+  return {
+    handshakes: state.handshakes,
+    protocols: { ...state.tlsProtocols },
+    failures: { ...state.handshakeFailures },
+    handshakeTime: cumulativeHistogram(state.handshakeBuckets, state.handshakeSum),
+  };
+}
+
+/** Counts per bucket of {@link LATENCY_BOUNDS_MS} as the cumulative histogram Prometheus aggregates. */
+function cumulativeHistogram(buckets: readonly number[], sum: number): Histogram {
+  let cumulative = 0;
+  return {
+    buckets: buckets.map((count, index) => ({ le: LATENCY_BOUNDS_MS[index] ?? Infinity, count: (cumulative += count) })),
+    sum,
+    count: cumulative,
   };
 }
 

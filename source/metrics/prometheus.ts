@@ -1,4 +1,4 @@
-import type { MetricsSnapshot } from './snapshot.js';
+import type { Histogram, MetricsSnapshot } from './snapshot.js';
 
 /** What Prometheus scrapes: the text exposition format, version 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -42,17 +42,28 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
   metric('tcprx_replies_total', 'counter', 'Replies written.', plain(snapshot.replies));
   metric('tcprx_received_bytes_total', 'counter', 'Bytes read from peers.', plain(snapshot.bytes.in));
   metric('tcprx_sent_bytes_total', 'counter', 'Bytes handed to peer sockets.', plain(snapshot.bytes.out));
-  metric('tcprx_reply_latency_seconds', 'histogram', 'From the arrival of a request to the hand-over of its reply to the socket.', [
-    ...latency.buckets.map(({ le, count }) => ({ suffix: '_bucket', labels: { le: formatValue(le / 1000) }, value: count })),
-    { suffix: '_sum', value: latency.sum / 1000 },
-    { suffix: '_count', value: latency.count },
-  ]);
+  metric('tcprx_reply_latency_seconds', 'histogram', 'From the arrival of a request to the hand-over of its reply to the socket.', seconds(latency));
+  if (snapshot.tls !== undefined) {
+    const { tls } = snapshot;
+    metric('tcprx_tls_handshakes_total', 'counter', 'TLS handshakes completed, by protocol version.', Object.entries(tls.protocols).map(([protocol, value]) => ({ labels: { protocol }, value })));
+    metric('tcprx_tls_handshake_failures_total', 'counter', 'TLS handshakes failed, by reason.', byReason(tls.failures));
+    metric('tcprx_tls_handshake_duration_seconds', 'histogram', 'From the arrival of a connection to the end of its TLS handshake.', seconds(tls.handshakeTime));
+  }
   metric('tcprx_workers', 'gauge', 'Size of the worker pool.', plain(snapshot.workers.size));
   metric('tcprx_workers_in_use', 'gauge', 'Workers serving a connection.', plain(snapshot.workers.inUse));
   metric('tcprx_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the event loop delay over the latest interval.', plain(snapshot.eventLoopDelayP99 / 1000));
   metric('process_resident_memory_bytes', 'gauge', 'Resident set size.', plain(snapshot.memory.rss));
   metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', plain(snapshot.memory.heapUsed));
   return text.join('\n') + '\n';
+}
+
+/** A histogram in ms as the samples of a Prometheus histogram in seconds. */
+function seconds(histogram: Histogram): Sample[] {
+  return [
+    ...histogram.buckets.map(({ le, count }) => ({ suffix: '_bucket', labels: { le: formatValue(le / 1000) }, value: count })),
+    { suffix: '_sum', value: histogram.sum / 1000 },
+    { suffix: '_count', value: histogram.count },
+  ];
 }
 
 function formatLabels(labels: Readonly<Record<string, string>>): string {

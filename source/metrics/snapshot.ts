@@ -69,4 +69,22 @@ export interface MetricsSnapshot {
   readonly closeReasons: Readonly<Record<string, number>>;
   /** Connections turned away since the start, by `RejectReason`. */
   readonly rejectReasons: Readonly<Record<string, number>>;
+  /** A TLS server's handshakes since the start; absent on a plain TCP server. */
+  readonly tls?: {
+    /** Handshakes completed. */
+    readonly handshakes: number;
+    /** Handshakes completed, by protocol version (`TLSv1.3`…). */
+    readonly protocols: Readonly<Record<string, number>>;
+    /** Handshakes failed (the connection closed before it was served), by `HandshakeFailure`. */
+    readonly failures: Readonly<Record<string, number>>;
+    /** Handshake time (from the connection's arrival), as {@link MetricsSnapshot.latencyHistogram} is: cumulative, ms. */
+    readonly handshakeTime: Histogram;
+  };
+}
+
+/** A cumulative histogram: `buckets[i].count` observations were at most `buckets[i].le` ms; the last bound is `Infinity`; `sum` in ms. */
+export interface Histogram {
+  readonly buckets: ReadonlyArray<{ readonly le: number; readonly count: number }>;
+  readonly sum: number;
+  readonly count: number;
 }

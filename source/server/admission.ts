@@ -17,10 +17,14 @@ export interface AdmissionOptions {
   readonly served: { readonly size: number };
 }
 
-const REPLIES: Record<RejectReason, string> = {
+/** The reasons a turned-away peer is told, in a line; one `denied` by access control is told nothing. */
+type AnsweredReason = Exclude<RejectReason, 'denied'>;
+
+const REPLIES: Record<AnsweredReason, string> = {
   busy: 'ERR server busy\n',
   'queue-timeout': 'ERR server busy\n',
   'shutting-down': 'ERR server shutting down\n',
+  'too-many-connections': 'ERR too many connections\n',
 };
 
 /** How long a turned-away peer is given to read its `ERR` line and close. */
@@ -111,8 +115,13 @@ export class Admission implements Expiring {
     return true;
   }
 
+  /** Turns away a connection that access control refused before it reached the pool (one too many from its address). */
+  turnAway(socket: Socket, reason: AnsweredReason): void {
+    this.#turnAway(socket, reason);
+  }
+
   /** Answers a connection that will not be served with one `ERR` line, then closes it. */
-  #turnAway(socket: Socket, reason: RejectReason): void {
+  #turnAway(socket: Socket, reason: AnsweredReason): void {
     this.#options.events.next({ type: 'rejected', reason });
     socket.on('error', ignore);
     socket.end(REPLIES[reason]);

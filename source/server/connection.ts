@@ -11,6 +11,7 @@ import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
+import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
@@ -111,6 +112,13 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #reads = 0;
   /** The latest read filled the read buffer: the kernel may hold more. */
   #lastReadFull = false;
+  /**
+   * Reads come into the shared buffer, whose size says whether a read took
+   * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
+   * read) says nothing of the kind: there every read counts as full, and a
+   * drain waits for a turn of the loop without one.
+   */
+  readonly #readsShared: boolean;
   #peerEnded = false;
   /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
   #backlog: Buffer | undefined;
@@ -145,6 +153,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#settings = settings;
     this.#done = done;
     const adopted = readIntoSharedBuffer(accepted, onRead, { noDelay: true, keepAlive: settings.keepAlive });
+    this.#readsShared = adopted !== undefined;
     const socket = adopted ?? accepted;
     // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
     if (adopted === undefined) socket.on('data', onData);
@@ -171,6 +180,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   // ConnectionContext: what the operators of the pipeline report and ask.
+
+  get tls(): TlsPeer | undefined {
+    return tlsPeer(this.socket);
+  }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
     this.#input = observer;
@@ -297,7 +310,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   read(chunk: Buffer): void {
     if (this.#finished) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
     this.#reads++;
-    this.#lastReadFull = chunk.length >= READ_BUFFER_SIZE;
+    this.#lastReadFull = !this.#readsShared || chunk.length >= READ_BUFFER_SIZE;
     this.#receivedAt = this.#lastActive = performance.now();
     const rest = this.#decode(chunk, chunk.length);
     if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
@@ -470,7 +483,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...fields });
+    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...tlsLogFields(this.socket), ...fields });
   }
 }
 

@@ -23,10 +23,28 @@ export type ServerEvent =
    */
   | { readonly type: 'written'; readonly bytes: number; readonly replies: number; readonly latency: number }
   /** A served connection closed; `reason` says why. */
-  | { readonly type: 'closed'; readonly reason: CloseReason };
+  | { readonly type: 'closed'; readonly reason: CloseReason }
+  /** A TLS handshake completed in `duration` ms (from the connection's arrival), agreeing on `protocol` (`TLSv1.3`…). */
+  | { readonly type: 'handshake'; readonly duration: number; readonly protocol: string }
+  /** A TLS handshake failed, or did not finish within the handshake timeout; the connection was closed. */
+  | { readonly type: 'handshake-failed'; readonly reason: HandshakeFailure };
 
-/** Why a connection was not served: the pool and queue were full, it waited past the queue timeout, or the server was stopping. */
-export type RejectReason = 'busy' | 'queue-timeout' | 'shutting-down';
+/**
+ * Why a connection was not served: the pool and queue were full, it waited
+ * past the queue timeout, or the server was stopping; or access control
+ * refused its address (`denied`) or it was one too many from its address.
+ */
+export type RejectReason = 'busy' | 'queue-timeout' | 'shutting-down' | 'denied' | 'too-many-connections';
+
+/**
+ * Why a TLS handshake failed: the peer spoke something else (`not-tls`),
+ * offered no protocol version we accept (`version`), sent no client
+ * certificate where one is required (`no-certificate`) or one we do not
+ * trust (`bad-certificate`), aborted with an alert (`alert`: it does not
+ * trust ours, say), went away (`reset`), or stalled past the handshake
+ * timeout (`timeout`); `other` for the rest (no shared cipher…).
+ */
+export type HandshakeFailure = 'not-tls' | 'version' | 'no-certificate' | 'bad-certificate' | 'alert' | 'reset' | 'timeout' | 'other';
 
 /**
  * Why a served connection closed: `end` when the peer finished and every

@@ -1,5 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { pipe, Subject, takeUntil, type Observable } from 'rxjs';
+import { identity, pipe, Subject, takeUntil, type Observable } from 'rxjs';
+import { AccessControl } from '../access/access-control.js';
+import { gatePeers } from '../access/peer-gate.js';
+import { PerIpLimit } from '../access/per-ip-limit.js';
 import { lines } from '../framing/lines.js';
 import { textLogger, type Logger } from '../logger.js';
 import { rateLimited } from '../rate-limited-logger.js';
@@ -11,6 +14,7 @@ import type { ServerEvent } from './events.js';
 import { createListener, listen } from './listener.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
+import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
 export interface ServeOptions {
@@ -62,6 +66,26 @@ export interface ServeOptions {
   logger?: Logger;
   /** Time between metrics snapshots, each emitted on `metrics$` and logged; 0 = none. Default 10 s. */
   metricsInterval?: number;
+  /**
+   * Serve TLS instead of plain TCP: Node's `tls.createServer` options and
+   * certificates by server name; see {@link ServeTlsOptions}. A connection
+   * takes a worker once its handshake has succeeded.
+   */
+  tls?: ServeTlsOptions;
+  /**
+   * Address ranges (CIDR: `10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`) whose
+   * peers alone are served; any other peer is closed at once, unread, and
+   * counted as rejected (`denied`). Default: every peer.
+   */
+  allow?: readonly string[];
+  /** Address ranges whose peers are closed at once, unread (`denied`), even if allowed. */
+  deny?: readonly string[];
+  /**
+   * Connections at once from one address; one more gets `ERR too many
+   * connections` and is closed (over TLS, closed before its handshake, since
+   * it could not read a plain line). 0 = no limit. Default 0.
+   */
+  maxConnsPerIp?: number;
 }
 
 /** The defaults of {@link ServeOptions}, as the CLI shows them. */
@@ -81,6 +105,7 @@ export const defaults = {
   writeTimeout: 30_000,
   drainTimeout: 30_000,
   metricsInterval: 10_000,
+  maxConnsPerIp: 0,
 } as const satisfies ServeOptions;
 
 /** How a shutdown went. */
@@ -112,6 +137,14 @@ export interface Server extends MetricsSource {
    * closed; calling it again returns the same promise.
    */
   close(): Promise<ShutdownResult>;
+  /**
+   * A TLS server's certificate reload: new handshakes use `certificates`
+   * (with the rest of the `tls` options as they were), connections already
+   * open keep theirs. Throws, keeping the certificates in use, if one cannot
+   * be loaded (a key that does not match its certificate…); throws a
+   * TypeError on a server without TLS.
+   */
+  setSecureContext(certificates: TlsCertificates): void;
 }
 
 /**
@@ -124,10 +157,12 @@ export function referenceProtocol({ maxLine = defaults.maxLine }: { maxLine?: nu
 }
 
 /**
- * Starts a TCP server; resolves once it is listening.
+ * Starts a TCP (or TLS) server; resolves once it is listening.
  *
  * Each accepted connection is served by `protocol` (the reference echo
- * protocol unless given), at most `workers` at once.
+ * protocol unless given), at most `workers` at once. Access control
+ * (`allow`, `deny`, `maxConnsPerIp`) acts on each connection as it is
+ * accepted, before it is read and before a TLS handshake.
  *
  * @example
  * ```ts
@@ -148,11 +183,21 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const shutdown: ShutdownState = { draining: false, cut: 0 };
   const handler = protocol ?? referenceProtocol(settings);
 
+  // Both throw for a bad option (a range that is not one, a key that does not match its certificate) before anything listens.
+  const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
+  const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
   const admission = new Admission({ ...settings, events, served: active });
   const connectionSettings = { ...settings, events, logger: rateLimited(logger), active, shutdown }; // a flood of bad peers, a few lines
   const served = connection$.pipe(
     takeUntil(stopAccepting),
+    gatePeers({
+      access,
+      perIp: settings.maxConnsPerIp > 0 ? new PerIpLimit(settings.maxConnsPerIp) : undefined,
+      events,
+      answer: transport === undefined ? (socket, reason) => admission.turnAway(socket, reason) : undefined,
+    }),
+    transport?.handshake() ?? identity,
     admission.pool((socket) => serveConnection(socket, handler, connectionSettings)),
   );
   let finish!: () => void;
@@ -168,7 +213,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   let accepted = 0;
   server.on('connection', () => accepted++);
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
-  const metrics = startMetrics(events, { ...settings, logger });
+  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
     function* () {
@@ -214,6 +259,10 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     events$: events.asObservable(),
     ...metrics,
     close: () => (closed ??= close()),
+    setSecureContext(certificates) {
+      if (transport === undefined) throw new TypeError('setSecureContext: this server does not serve TLS');
+      transport.setSecureContext(certificates);
+    },
   };
 }
 

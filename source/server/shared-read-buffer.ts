@@ -43,7 +43,8 @@ export interface AdoptionOptions {
  * connection count (for `close()`) with the socket that now owns the handle.
  * The new socket is told the TCP options the kernel already has for the
  * handle, since `setNoDelay`/`setKeepAlive` skip a change to what they
- * believe is the current state.
+ * believe is the current state, and takes over the accepted socket's
+ * 'close' listeners, since that socket will never close.
  */
 export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, bytes: number) => void, options: AdoptionOptions): Socket | undefined {
   const accepted = socket as AcceptedSocket;
@@ -65,6 +66,11 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, byte
   accepted._handle = null;
   adopted._server = accepted._server;
   accepted._server = null;
+  // The adopted socket is the connection now: whoever waits for its close (the per-address count) waits on it.
+  if (accepted.listenerCount('close') > 0) {
+    for (const listener of accepted.listeners('close')) adopted.once('close', listener as (hadError: boolean) => void);
+    accepted.removeAllListeners('close');
+  }
   return adopted;
 }
 

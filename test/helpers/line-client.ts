@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /** A raw test client: sends bytes, collects what comes back, knows when the server closed. */
 export class LineClient {
@@ -28,6 +29,13 @@ export class LineClient {
     const socket = connect(port, host);
     await once(socket, 'connect');
     return new LineClient(socket);
+  }
+
+  /** A client over TLS, once its handshake is done (under TLS 1.3 the server may still refuse its certificate after that). */
+  static async openTls(port: number, options: ConnectionOptions = {}): Promise<LineClient & { socket: TLSSocket }> {
+    const socket = connectTls({ host: '127.0.0.1', port, ...options });
+    await once(socket, 'secureConnect');
+    return new LineClient(socket) as LineClient & { socket: TLSSocket };
   }
 
   send(data: string | Buffer): void {
