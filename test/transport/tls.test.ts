@@ -182,6 +182,19 @@ t.test('pipelined requests over TLS: replies in order while reading pauses and r
   client.close();
 });
 
+t.test('a drain over TLS answers every request already sent, though no TLS read says the kernel is empty', async (t) => {
+  const tcpRx = await startServer(t, { tls, maxPending: 4 });
+  const client = await LineClient.openTls(tcpRx.address.port, trusting);
+  const count = 3000; // far more than one 16 KiB record, held back at maxPending
+  const requests = Array.from({ length: count }, (_, index) => `request ${index}`);
+  client.send(requests.join('\n') + '\n');
+  await client.readLines(1, 5000);
+  const closed = tcpRx.close();
+  const replies = (await client.readToEnd(10_000)).toString('latin1').trim().split('\n');
+  t.same(replies.map((reply) => reply.replace(ECHO_PREFIX, '')), requests);
+  t.same(await closed, { destroyed: 0 });
+});
+
 t.test('close() waits for a handshake in progress, and serves it if it completes', async (t) => {
   const tcpRx = await startServer(t, { tls: { ...tls, handshakeTimeout: 400 } });
   const recorder = recordEvents(tcpRx);
