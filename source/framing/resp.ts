@@ -119,7 +119,7 @@ class RespDecoder extends FrameDecoder<Array<string | Buffer>> {
   #number = 0;
   #digits = 0;
   #negative = false;
-  /** The command's argument count (≤ 0: an empty command), and how many have been read. */
+  /** The command's argument count (0: an empty command, -1: an inline one), and how many have been read. */
   #count = 0;
   #read = 0;
   /** Bytes of the current argument still to come. */
@@ -169,12 +169,13 @@ class RespDecoder extends FrameDecoder<Array<string | Buffer>> {
           if (chunk[i++] !== LF) throw this.#badNumber();
           const count = this.#endNumber();
           if (count > this.#limits.maxArrayLength) throw new FrameTooLongError(this.#limits.maxArrayLength, protocolError('invalid multibulk length'));
-          this.#count = count;
           this.#read = 0;
           if (count <= 0) {
+            this.#count = 0;
             this.#state = START;
             return i; // empty: skipped
           }
+          this.#count = count;
           this.#state = DOLLAR;
           break;
         }
