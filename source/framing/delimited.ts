@@ -1,5 +1,4 @@
 import type { OperatorFunction, Subscriber } from 'rxjs';
-import { bufferView } from '../buffer-view.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
 import { FrameDecoder, framing, type FramingOptions } from './frame-decoder.js';
 
@@ -98,8 +97,8 @@ class DelimiterDecoder extends FrameDecoder<Buffer> {
     return end;
   }
 
-  protected frame(bytes: Buffer): Buffer {
-    return this.#strip ? bufferView(bytes.buffer, bytes.byteOffset, bytes.length - this.#found) : bytes;
+  protected frame(source: Buffer, start: number, end: number): Buffer {
+    return this.view(source, start, this.#strip ? end - this.#found : end);
   }
 
   protected incomplete(): IncompleteFrameError {

@@ -39,8 +39,8 @@ class FixedLengthDecoder extends FrameDecoder<Buffer> {
     return end <= chunk.length ? end : -1;
   }
 
-  protected frame(bytes: Buffer): Buffer {
-    return bytes;
+  protected frame(source: Buffer, start: number, end: number): Buffer {
+    return this.view(source, start, end);
   }
 
   protected incomplete(): IncompleteFrameError {

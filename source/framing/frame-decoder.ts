@@ -72,8 +72,13 @@ export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribabl
    */
   protected abstract scan(chunk: Buffer, from: number, held: number): number;
 
-  /** What to emit for a frame: its bytes, contiguous, valid during this call only unless frames are owned. */
-  protected abstract frame(bytes: Buffer): T | typeof SKIP;
+  /**
+   * What to emit for the frame that lies in `source[start, end)`, contiguous.
+   * `source` is the chunk, a copy of it (frames owned), or the frame
+   * assembled from the pooled blocks (then valid during this call only unless
+   * frames are owned); see {@link view}.
+   */
+  protected abstract frame(source: Buffer, start: number, end: number): T | typeof SKIP;
 
   /** The error for input that ends in the middle of a frame. */
   protected abstract incomplete(): ProtocolError;
@@ -84,6 +89,11 @@ export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribabl
    */
   protected get discarding(): boolean {
     return false;
+  }
+
+  /** A Buffer over `source[start, end)`, sharing its memory. */
+  protected view(source: Buffer, start: number, end: number): Buffer {
+    return bufferView(source.buffer, source.byteOffset + start, end - start);
   }
 
   /** Byte `index` of the frame in progress, `index` < the `held` given to {@link scan}. */
@@ -97,8 +107,8 @@ export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribabl
     const partial = this.#partial;
     const context = this.#context;
     const copies = this.#copies;
-    let memory: ArrayBufferLike | undefined; // where the chunk's frames are viewed, once one is found
-    let base = 0;
+    let source: Buffer | undefined; // where the chunk's frames are read, once one is found
+    let shift = 0; // source[i + shift] is chunk[i]
     let start = 0;
     let frames = 0;
     try {
@@ -106,25 +116,23 @@ export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribabl
         const held = partial.length;
         const end = this.scan(chunk, start, held);
         if (end < 0) break;
-        let bytes: Buffer;
+        let value: T | typeof SKIP;
         if (held > 0) {
-          bytes = partial.complete(chunk, start, end, copies);
+          const whole = partial.complete(chunk, start, end, copies);
+          value = this.frame(whole, 0, whole.length);
         } else {
-          if (memory === undefined) {
+          if (source === undefined) {
             if (copies && isBorrowed(chunk)) {
               // The frames must outlive this call: one copy of the rest of the chunk serves them all.
-              const copy = Buffer.allocUnsafe(chunk.length - start);
-              chunk.copy(copy, 0, start);
-              memory = copy.buffer;
-              base = copy.byteOffset - start;
+              source = Buffer.allocUnsafe(chunk.length - start);
+              chunk.copy(source, 0, start);
+              shift = -start;
             } else {
-              memory = chunk.buffer;
-              base = chunk.byteOffset;
+              source = chunk;
             }
           }
-          bytes = bufferView(memory, base + start, end - start);
+          value = this.frame(source, start + shift, end + shift);
         }
-        const value = this.frame(bytes);
         start = end;
         if (value === SKIP) {
           partial.release();

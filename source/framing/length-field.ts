@@ -1,5 +1,4 @@
 import type { OperatorFunction, Subscriber } from 'rxjs';
-import { bufferView } from '../buffer-view.js';
 import { FrameTooLongError, IncompleteFrameError, MalformedFrameError } from '../errors.js';
 import { FrameDecoder, framing, type FramingOptions } from './frame-decoder.js';
 
@@ -127,9 +126,8 @@ class LengthFieldDecoder extends FrameDecoder<Buffer> {
     return end;
   }
 
-  protected frame(bytes: Buffer): Buffer {
-    const strip = this.#layout.strip;
-    return strip === 0 ? bytes : bufferView(bytes.buffer, bytes.byteOffset + strip, bytes.length - strip);
+  protected frame(source: Buffer, start: number, end: number): Buffer {
+    return this.view(source, start + this.#layout.strip, end);
   }
 
   protected incomplete(): IncompleteFrameError {

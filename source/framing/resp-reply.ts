@@ -33,7 +33,16 @@ const LF = 0x0a;
 export const respReply = {
   /** `+text\r\n`: a status such as `OK` or `PONG`. */
   simple(text: string): Buffer {
-    return line(0x2b /* + */, text);
+    // A status repeats (OK, PONG): its encoded bytes are kept, and copying them is most of what is left.
+    let bytes = statuses.get(text);
+    if (bytes === undefined) {
+      bytes = line(0x2b /* + */, text, Buffer.allocUnsafe);
+      if (statuses.size >= 64) statuses.clear();
+      statuses.set(text, bytes);
+    }
+    const reply = allocateReply(bytes.length);
+    reply.set(bytes);
+    return reply;
   },
   /** `-message\r\n`: by convention the message begins with an error code, `ERR` or `WRONGTYPE`. */
   error(message: string): Buffer {
@@ -72,10 +81,13 @@ export const respReply = {
   },
 };
 
-function line(type: number, text: string): Buffer {
+/** Simple strings encoded, by text; at most 64, forgotten all at once past that. */
+const statuses = new Map<string, Buffer>();
+
+function line(type: number, text: string, allocate = allocateReply): Buffer {
   if (text.includes('\r') || text.includes('\n')) throw new TypeError(`a RESP simple string or error cannot hold \\r or \\n: ${JSON.stringify(text)}`);
   const length = Buffer.byteLength(text);
-  const reply = allocateReply(length + 3);
+  const reply = allocate(length + 3);
   reply[0] = type;
   reply.write(text, 1, 'utf8');
   reply[length + 1] = CR;

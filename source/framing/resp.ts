@@ -222,19 +222,22 @@ class RespDecoder extends FrameDecoder<Array<string | Buffer>> {
     return -1;
   }
 
-  protected frame(bytes: Buffer): Array<string | Buffer> | typeof SKIP {
+  protected frame(source: Buffer, start: number, end: number): Array<string | Buffer> | typeof SKIP {
     const count = this.#count;
-    if (count < 0) return this.#inline(bytes);
+    if (count < 0) return this.#inline(this.view(source, start, end));
     if (count === 0) return SKIP;
     const starts = this.#starts!;
     const lengths = this.#lengths!;
     const args = new Array<string | Buffer>(count);
     const encoding = this.#encoding;
     if (encoding !== undefined) {
-      for (let i = 0; i < count; i++) args[i] = bytes.toString(encoding, starts[i]!, starts[i]! + lengths[i]!);
+      for (let i = 0; i < count; i++) {
+        const at = start + starts[i]!;
+        args[i] = source.toString(encoding, at, at + lengths[i]!);
+      }
     } else {
-      const memory = bytes.buffer;
-      const offset = bytes.byteOffset;
+      const memory = source.buffer;
+      const offset = source.byteOffset + start;
       for (let i = 0; i < count; i++) args[i] = bufferView(memory, offset + starts[i]!, lengths[i]!);
     }
     return args;
