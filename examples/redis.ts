@@ -12,8 +12,9 @@
  *
  * Commands: PING ECHO SET (EX PX NX XX KEEPTTL GET) GET DEL EXISTS INCR DECR
  * INCRBY DECRBY MSET MGET EXPIRE (NX XX GT LT) TTL DBSIZE FLUSHDB COMMAND
- * QUIT; anything else gets Redis's `-ERR unknown command …`. Keys and values
- * are decoded as latin1, one character per byte, so they are binary-safe.
+ * CONFIG GET (save, appendonly) QUIT; anything else gets Redis's
+ * `-ERR unknown command …`. Keys and values are decoded as latin1, one
+ * character per byte, so they are binary-safe.
  */
 import { map, pipe, takeWhile } from 'rxjs';
 import { resp, respReply as reply, serve, type RespValue } from 'tcp-rx';
@@ -189,6 +190,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   command: { arity: -1, run: commandCommand },
+  config: { arity: -2, run: configCommand },
   quit: { arity: -1, run: OK },
 };
 
@@ -204,6 +206,17 @@ function commandCommand(args: string[]): Buffer {
   if (sub === 'INFO') return reply.array(args.slice(2).map(info));
   if (sub === 'DOCS') return reply.array([]); // no documentation: clients fall back on their own
   return reply.error(`ERR unknown subcommand '${args[1]}'. Try COMMAND HELP.`);
+}
+
+/** The parameters CONFIG GET shows (redis-benchmark asks for these two): this server keeps nothing on disk. */
+const PARAMETERS: Record<string, string> = { save: '', appendonly: 'no' };
+
+/** CONFIG GET parameter…: the parameters named (exactly; no glob patterns), as name/value pairs. */
+function configCommand(args: string[]): Buffer {
+  if (args[1]!.toUpperCase() !== 'GET') return reply.error(oneLine(`ERR unknown subcommand '${args[1]}'. Try CONFIG HELP.`));
+  if (args.length < 3) return wrongArity('config|get');
+  const names = args.slice(2).map((name) => name.toLowerCase());
+  return reply.array(Object.entries(PARAMETERS).filter(([name]) => names.includes(name)).flat());
 }
 
 function withInteger(text: string, then: (value: bigint) => Buffer): Buffer {

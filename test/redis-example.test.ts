@@ -15,7 +15,7 @@ function redisCli(args: string[], input = '', timeout = 15_000): Promise<string>
     child.stderr.on('data', (chunk) => (output += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
     child.on('error', reject);
-    child.on('close', (code, signal) => {
+    child.on('close', (_code, signal) => {
       clearTimeout(timer);
       if (signal !== null) reject(new Error(`redis-cli ${args.join(' ')} was killed (${signal}) after: ${output}`));
       else resolve(output);
