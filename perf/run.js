@@ -8,7 +8,9 @@
  * `line-load.c` (built here with `cc`), which is fast enough that the
  * servers, not the generator, set the pace at one request in flight. Prints
  * one table and the reference's targets; writes
- * perf/results/<timestamp>.json and perf/latest.svg.
+ * perf/results/<timestamp>.json and perf/latest.svg. Then the RESP scenario
+ * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server);
+ * `-- --resp` runs that one alone.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
 import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
+import { formatResp, runResp } from './resp.js';
 import { startServer } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -173,6 +176,11 @@ const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
 process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
+if (process.argv.includes('--resp')) {
+  console.log(formatResp(await runResp({ quick })));
+  process.exit(0);
+}
+
 /** @type {ScenarioResult[]} */
 const results = [];
 for (const scenario of SCENARIOS) {
@@ -187,8 +195,14 @@ const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
+process.stderr.write('  RESP: redis-benchmark against examples/redis.ts and redis-server…');
+const respStart = Date.now();
+const resp = await runResp({ quick });
+process.stderr.write(` ${((Date.now() - respStart) / 1000).toFixed(1)} s\n`);
+console.log(`\n${formatResp(resp)}`);
+
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, pinned: canPin, quick, scenarios: results, targets }, null, 2) + '\n');
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, pinned: canPin, quick, scenarios: results, targets, resp }, null, 2) + '\n');
 writeFileSync(here('latest.svg'), renderChart(results, subtitle));
 console.log(`\nwrote ${resultsFile} and ${here('latest.svg')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
