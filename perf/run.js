@@ -174,12 +174,12 @@ async function runScenario(scenario) {
 const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
-process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
-
 if (process.argv.includes('--resp')) {
+  process.stderr.write(`perf --resp${quick ? ' --quick' : ''}: ${machine}; ${canPin ? 'servers on core 0, redis-benchmark on core 1' : 'not pinned (no taskset)'}\n`);
   console.log(formatResp(await runResp({ quick })));
   process.exit(0);
 }
+process.stderr.write(`perf${quick ? ' --quick' : ''}: ${machine}; load by ${GENERATORS[load].label}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
 /** @type {ScenarioResult[]} */
 const results = [];
