@@ -11,7 +11,9 @@
  * `line-load.c` (built here with `cc`), which is fast enough that the
  * servers, not the generator, set the pace at one request in flight. Prints
  * one table and the reference's targets; writes
- * perf/results/<timestamp>.json and perf/latest.svg.
+ * perf/results/<timestamp>.json and perf/latest.svg. Then the RESP scenario
+ * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server);
+ * `-- --resp` runs that one alone.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
 import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
+import { formatResp, runResp } from './resp.js';
 import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -203,6 +206,11 @@ async function runScenario(scenario) {
 const started = Date.now();
 const date = new Date();
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Linux ${release()}, Node ${process.version}`;
+if (process.argv.includes('--resp')) {
+  process.stderr.write(`perf --resp${quick ? ' --quick' : ''}: ${machine}; ${canPin ? 'servers on core 0, redis-benchmark on core 1' : 'not pinned (no taskset)'}\n`);
+  console.log(formatResp(await runResp({ quick })));
+  process.exit(0);
+}
 const baselineLabel = against === undefined ? 'plain net' : `tcp-rx at ${against}`;
 process.stderr.write(`perf${quick ? ' --quick' : ''}${only === undefined ? '' : ` --only ${only}`}: ${machine}; load by ${GENERATORS[load].label} (TLS: ${TLS_GENERATOR.label}); baseline: ${baselineLabel}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
@@ -220,10 +228,20 @@ const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 
+// A whole run ends with the RESP scenario; a partial one (--only) or a comparison of two builds does not.
+const charted = only === undefined && against === undefined;
+let resp;
+if (charted) {
+  process.stderr.write('  RESP: redis-benchmark against examples/redis.ts and redis-server…');
+  const respStart = Date.now();
+  resp = await runResp({ quick });
+  process.stderr.write(` ${((Date.now() - respStart) / 1000).toFixed(1)} s\n`);
+  console.log(`\n${formatResp(resp)}`);
+}
+
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, only, scenarios: results, targets }, null, 2) + '\n');
-// The chart in the README is of a whole run against plain net: a partial one (--only) or a comparison of two builds leaves it be.
-const charted = only === undefined && against === undefined;
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, only, scenarios: results, targets, resp }, null, 2) + '\n');
+// The chart in the README is of a whole run against plain net.
 if (charted) writeFileSync(here('latest.svg'), renderChart(results, subtitle));
 console.log(`\nwrote ${resultsFile}${charted ? ` and ${here('latest.svg')}` : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -48,3 +48,11 @@ export class IncompleteFrameError extends ProtocolError {
     this.name = 'IncompleteFrameError';
   }
 }
+
+/** The input broke the framing's rules: a length out of range, a byte where another was due. */
+export class MalformedFrameError extends ProtocolError {
+  constructor(reply = 'ERR malformed frame\n') {
+    super(reply, 'malformed-frame');
+    this.name = 'MalformedFrameError';
+  }
+}

@@ -1,42 +1,16 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { startExample } from './helpers/example.js';
 import { LineClient } from './helpers/line-client.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs an example the way the README says (ts-node), on a free port; stops it when the test ends. */
-async function startExample(t: Test, file: string): Promise<LineClient> {
-  const child = spawn(process.execPath, ['--no-warnings=ExperimentalWarning', '--loader', 'ts-node/esm', file], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', TS_NODE_TRANSPILE_ONLY: 'true' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.teardown(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  });
-  let output = '';
-  for await (const chunk of child.stdout!) {
-    output += chunk;
-    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(output)?.[1];
-    if (port) return LineClient.open(Number(port));
-  }
-  throw new Error(`${file} did not start: ${output}`);
-}
-
 t.test('uppercase: each line comes back in capitals', async (t) => {
-  const client = await startExample(t, 'examples/uppercase.ts');
+  const client = await LineClient.open(await startExample(t, 'examples/uppercase.ts'));
   client.send('hello\nMixed Case 123\n');
   t.same(await client.readLines(2), ['HELLO', 'MIXED CASE 123']);
   client.close();
 });
 
 t.test('json-rpc: answers in order, with an error reply per bad request', async (t) => {
-  const client = await startExample(t, 'examples/json-rpc.ts');
+  const client = await LineClient.open(await startExample(t, 'examples/json-rpc.ts'));
   client.send(
     [
       '{"id":1,"method":"sleep","params":[50]}',
@@ -60,7 +34,7 @@ t.test('json-rpc: answers in order, with an error reply per bad request', async 
 });
 
 t.test('kv-store: a store shared by connections, errors per command', async (t) => {
-  const writer = await startExample(t, 'examples/kv-store.ts');
+  const writer = await LineClient.open(await startExample(t, 'examples/kv-store.ts'));
   writer.send('SET greeting hello world\nSET\nFLY away\n');
   t.same(await writer.readLines(3), ['OK', 'ERR usage: SET <key> <value>', 'ERR unknown command "FLY"']);
   const port = writer.socket.remotePort!;

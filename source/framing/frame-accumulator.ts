@@ -24,6 +24,12 @@ export class FrameAccumulator {
     return this.#length;
   }
 
+  /** The held byte at `index` (`0 <= index < length`): for decoders that read a header or a delimiter across reads. */
+  at(index: number): number {
+    const blockSize = this.#pool.blockSize;
+    return this.#blocks![Math.floor(index / blockSize)]![index % blockSize]!;
+  }
+
   /** Copies `chunk[start, end)` after what is held, growing by pooled blocks. */
   append(chunk: Buffer, start: number, end: number): void {
     const blockSize = this.#pool.blockSize;
