@@ -13,6 +13,7 @@ interface FlagCase {
 }
 
 const TOO_LONG = /longer than 2147483647ms .*timer/;
+const CIDR = /CIDR|address range|prefix/;
 
 const serveCases: Record<string, FlagCase> = {
   addr: { good: '[::1]:9000', value: { host: '::1', port: 9000 }, bad: [['nowhere', /not an address/], [':65536', /not an address/]] },
@@ -31,6 +32,15 @@ const serveCases: Record<string, FlagCase> = {
   drainTimeout: { good: '2m', value: 120_000, bad: [['600h', TOO_LONG]] },
   logFormat: { good: 'json', value: 'json', bad: [['xml', /not text or json/]] },
   metricsInterval: { good: '1s', value: 1000, bad: [['600h', TOO_LONG]] },
+  tlsCert: { good: 'a.pem,b.pem', value: ['a.pem', 'b.pem'], bad: [[',', /names no file/]] },
+  tlsKey: { good: 'a.key', value: ['a.key'], bad: [[' , ', /names no file/]] },
+  tlsCa: { good: 'ca.pem', value: ['ca.pem'], bad: [[',', /names no file/]] },
+  tlsClientAuth: { good: 'require', value: 'require', bad: [['always', /not none, request or require/]] },
+  tlsMinVersion: { good: 'TLSv1.3', value: 'TLSv1.3', bad: [['TLSv1.1', /not TLSv1\.2 or TLSv1\.3/]] },
+  tlsHandshakeTimeout: { good: '5s', value: 5000, bad: [['0', /must be more than 0/], ['600h', TOO_LONG]] },
+  allow: { good: '10.0.0.0/8,::1', value: ['10.0.0.0/8', '::1'], bad: [['10.0.0.0/33', CIDR], ['nowhere', CIDR]] },
+  deny: { good: '127.0.0.2/32', value: ['127.0.0.2/32'], bad: [[',', /names no address range/]] },
+  maxConnsPerIp: { good: '0', value: 0, bad: [['-1', /whole number/]] },
   metricsAddr: { good: '127.0.0.1:9100', value: { host: '127.0.0.1', port: 9100 }, bad: [['9100', /not an address/]] },
 };
 

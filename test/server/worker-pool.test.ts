@@ -29,9 +29,7 @@ t.test('a connection beyond the pool and the queue gets ERR server busy', async 
   const events: ServerEvent[] = [];
   server.events$.subscribe((event) => events.push(event));
 
-  const served = await LineClient.open(server.address.port);
-  served.send('a\n');
-  await served.readLines(1);
+  const served = await occupyWorker(server.address.port);
   const waiting = await LineClient.open(server.address.port);
   await waiting.until(() => events.some((event) => event.type === 'queued'), 2000, 'the second to queue');
 
@@ -50,9 +48,7 @@ t.test('a connection beyond the pool and the queue gets ERR server busy', async 
 
 t.test('at shutdown a waiting connection is still served: its requests are answered, then a clean FIN', async (t) => {
   const server = await startServer(t, { workers: 1, queue: 5 });
-  const served = await LineClient.open(server.address.port);
-  served.send('a\n');
-  await served.readLines(1);
+  const served = await occupyWorker(server.address.port);
   const waiting = await LineClient.open(server.address.port);
   waiting.send('waited\n');
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -83,9 +79,7 @@ t.test('a connection waits at most the queue timeout, then gets ERR server busy'
   const server = await startServer(t, { workers: 1, queue: 5, queueTimeout: 200 });
   const events: ServerEvent[] = [];
   server.events$.subscribe((event) => events.push(event));
-  const served = await LineClient.open(server.address.port);
-  served.send('a\n');
-  await served.readLines(1);
+  const served = await occupyWorker(server.address.port);
   const waiting = await LineClient.open(server.address.port);
   waiting.send('hello?\n');
   const started = Date.now();
@@ -102,9 +96,7 @@ t.test('a connection waits at most the queue timeout, then gets ERR server busy'
 
 t.test('a flood of turned-away connections holds a bounded number of sockets', async (t) => {
   const server = await startServer(t, { workers: 1, queue: 0 });
-  const served = await LineClient.open(server.address.port);
-  served.send('a\n');
-  await served.readLines(1);
+  const served = await occupyWorker(server.address.port);
   // Peers that never read nor close: each rejected socket would linger 5 s, fd and all.
   const flood = await Promise.all(Array.from({ length: 1500 }, () => LineClient.open(server.address.port)));
   const beyondCap = flood.slice(1100);
@@ -116,3 +108,11 @@ t.test('a flood of turned-away connections holds a bounded number of sockets', a
   for (const client of flood) client.socket.destroy();
   served.close();
 });
+
+/** A connection that holds a worker: served once, and left open. */
+async function occupyWorker(port: number): Promise<LineClient> {
+  const served = await LineClient.open(port);
+  served.send('a\n');
+  await served.readLines(1);
+  return served;
+}
