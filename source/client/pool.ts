@@ -72,7 +72,10 @@ export class Pool {
     // Only promise callbacks run between the pick and the write, no socket event: a connection
     // open when picked is open now, so no request is ever found unsent on a closed connection.
     const left = timeout > 0 ? Math.max(1, timeout - (performance.now() - started)) : 0;
-    return connection.request(line, { timeout: left });
+    return connection.request(line, { timeout: left }).catch((error: unknown) => {
+      // The connection timed out what was left of the request's time: report the request's own timeout.
+      throw error instanceof RequestTimeoutError ? new RequestTimeoutError(this.#name, timeout) : error;
+    });
   }
 
   /** Closes every connection (letting requests in flight finish); later requests reject. */

@@ -53,7 +53,8 @@ t.test('TLS 1.2 is the floor by default: an older client fails its handshake, co
   const recorder = recordEvents(tcpRx);
   await t.rejects(LineClient.openTls(tcpRx.address.port, { ...trusting, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
   await recorder.waitFor((event) => event.type === 'handshake-failed');
-  t.same(failures(recorder.events), ['version']);
+  // OpenSSL 3 as Node 22 and later bundle it reports a pre-1.2 hello as an unexpected message, which says nothing of versions.
+  t.match(failures(recorder.events), [Number(process.versions.node.split('.')[0]) >= 22 ? /^(version|other)$/ : 'version']);
   const client = await LineClient.openTls(tcpRx.address.port, { ...trusting, maxVersion: 'TLSv1.2' });
   client.send('twelve\n');
   t.match((await client.readLines(1))[0], ECHO_PREFIX);
