@@ -236,7 +236,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (this.#finished) {
       if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
       else this.#writer.expire(now);
-    } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0 && this.#unanswered() === 0) {
+    } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
     } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
