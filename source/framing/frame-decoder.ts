@@ -42,7 +42,7 @@ export const SKIP: unique symbol = Symbol('skip');
  * frames, when the chunk is borrowed and frames are owned); only a frame
  * that spans reads is assembled from the pooled blocks.
  */
-export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribable {
+export abstract class FrameDecoder<T> implements ChunkDecoder {
   /** The subscription to the chunks. */
   source: Unsubscribable | undefined;
   readonly #out: Subscriber<T>;
@@ -175,11 +175,18 @@ export abstract class FrameDecoder<T> implements Observer<Buffer>, Unsubscribabl
   }
 }
 
+/** What {@link framing} subscribes to the chunks: a decoder that keeps the framing contract. */
+export interface ChunkDecoder extends Observer<Buffer>, Unsubscribable {
+  /** The subscription to the chunks, set by {@link framing}. */
+  source: Unsubscribable | undefined;
+}
+
 /**
- * The operator for a codec: each subscription creates its decoder, which
- * takes the chunks borrowed when it is applied straight to a connection's.
+ * The operator for a framing (every codec, and `lines`): each subscription
+ * creates its decoder, which takes the chunks borrowed when it is applied
+ * straight to a connection's.
  */
-export function framing<T>(create: (out: Subscriber<T>) => FrameDecoder<T>): OperatorFunction<Buffer, T> {
+export function framing<T>(create: (out: Subscriber<T>) => ChunkDecoder): OperatorFunction<Buffer, T> {
   return (source) =>
     new Observable<T>((out) => {
       const decoder = create(out);

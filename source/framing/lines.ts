@@ -1,10 +1,11 @@
-import { Observable, type Observer, type OperatorFunction, type Subscriber, type Unsubscribable } from 'rxjs';
+import type { OperatorFunction, Subscriber, Unsubscribable } from 'rxjs';
 import { isBorrowed } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 import { connectionContext, type ConnectionContext } from '../connection-context.js';
 import { FrameTooLongError, IncompleteFrameError } from '../errors.js';
 import { defaultBufferPool, type BufferPool } from './buffer-pool.js';
 import { FrameAccumulator } from './frame-accumulator.js';
+import { framing, type ChunkDecoder } from './frame-decoder.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -60,18 +61,11 @@ export interface LinesOptions {
  * ```
  */
 export function lines({ maxLength = 64 * 1024, pool = defaultBufferPool, borrowed = false }: LinesOptions = {}): OperatorFunction<Buffer, Buffer> {
-  return (source) =>
-    new Observable<Buffer>((subscriber) => {
-      const context = connectionContext();
-      const splitter = new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), context, borrowed);
-      // Straight from the connection, the chunks may come borrowed: the splitter copies what it keeps.
-      splitter.source = context !== undefined && source === context.chunks ? context.lend(splitter) : source.subscribe(splitter);
-      return splitter;
-    });
+  return framing((subscriber) => new LineSplitter(subscriber, maxLength, new FrameAccumulator(pool), connectionContext(), borrowed));
 }
 
 /** One subscription's state: observes chunks, emits lines (a class, not closures: it exists per connection). */
-class LineSplitter implements Observer<Buffer>, Unsubscribable {
+class LineSplitter implements ChunkDecoder {
   /** The subscription to the chunks. */
   source: Unsubscribable | undefined;
   readonly #lines: Subscriber<Buffer>;
