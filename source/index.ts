@@ -30,6 +30,7 @@ export type { MetricsSnapshot } from './metrics/snapshot.js';
 export type { MetricsSource } from './metrics/metrics.js';
 export { metricsLine, metricsFields } from './metrics/log-line.js';
 export { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics/prometheus.js';
+export { readiness, type Readiness } from './metrics/readiness.js';
 export { serveMetrics, type MetricsEndpoint, type MetricsEndpointOptions } from './metrics/metrics-endpoint.js';
 export { textLogger, jsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { rateLimited, type RateLimitOptions, type RateLimitedLogger } from './rate-limited-logger.js';

@@ -36,6 +36,8 @@ export interface MetricsState {
   readonly handshakeBuckets: number[];
   /** Sum of every handshake's time (ms). */
   handshakeSum: number;
+  /** The server has begun to drain. */
+  draining: boolean;
 }
 
 /** A state with nothing counted yet. */
@@ -61,6 +63,7 @@ export function emptyState(): MetricsState {
     handshakeFailures: {},
     handshakeBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     handshakeSum: 0,
+    draining: false,
   };
 }
 
@@ -104,6 +107,9 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       state.tlsProtocols[event.protocol] = (state.tlsProtocols[event.protocol] ?? 0) + 1;
       state.handshakeBuckets[bucketOf(event.duration)]!++;
       state.handshakeSum += event.duration;
+      break;
+    case 'draining':
+      state.draining = true;
       break;
     case 'handshake-failed':
       state.handshakeFailures[event.reason] = (state.handshakeFailures[event.reason] ?? 0) + 1;

@@ -5,8 +5,12 @@ import type { Address } from '../address.js';
 import { textLogger, type Logger } from '../logger.js';
 import type { MetricsSource } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from './prometheus.js';
+import { readiness } from './readiness.js';
+import type { MetricsSnapshot } from './snapshot.js';
 
-/** A listening `/metrics` endpoint. */
+const TEXT = 'text/plain';
+
+/** A listening `/metrics` (and `/healthz`, `/readyz`) endpoint. */
 export interface MetricsEndpoint {
   /** The address it is bound to (with the real port when 0 was asked for). */
   readonly address: AddressInfo;
@@ -25,9 +29,15 @@ export interface MetricsEndpointOptions {
 }
 
 /**
- * Serves `GET /metrics` (and `HEAD`) over HTTP in the Prometheus text format,
- * each scrape a fresh {@link MetricsSource.snapshot}; another method there
- * gets 405, any other path 404, a request that is not HTTP 400.
+ * Serves, over HTTP (`GET` or `HEAD`; another method gets 405, another path
+ * 404, a request that is not HTTP 400):
+ * - `/metrics`: the Prometheus text format, each scrape a fresh
+ *   {@link MetricsSource.snapshot};
+ * - `/healthz`: 200 while the process serves HTTP at all (liveness);
+ * - `/readyz`: 200 while the server takes new connections, 503 with the
+ *   reason (`draining`, `busy`: pool and queue full) otherwise; see
+ *   {@link readiness}. Load balancers (HAProxy's `option httpchk`) and
+ *   Kubernetes probes route around a busy or stopping instance with it.
  *
  * It shares the process with the server it reports on, so it guards it:
  * connections are few (`maxConnections`) and short-lived (`requestTimeout`,
@@ -69,22 +79,36 @@ export async function serveMetrics(
   return { address: http.address() as AddressInfo, close };
 }
 
+/** What each path answers, from a snapshot: status, content type and body. */
+const routes = new Map<string, (snapshot: () => MetricsSnapshot) => readonly [number, string, string]>([
+  ['/metrics', (snapshot) => [200, PROMETHEUS_CONTENT_TYPE, prometheusText(snapshot())]],
+  // Liveness asks nothing of the server: answering at all is the answer.
+  ['/healthz', () => [200, TEXT, 'ok\n']],
+  [
+    '/readyz',
+    (snapshot) => {
+      const state = readiness(snapshot());
+      return state.ready ? [200, TEXT, 'ready\n'] : [503, TEXT, `not ready: ${state.reason}\n`];
+    },
+  ],
+]);
+
 function answer(source: MetricsSource, request: IncomingMessage, response: ServerResponse, logger: Logger): void {
-  const path = request.url?.split('?')[0];
-  if (path !== '/metrics') {
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+  const route = routes.get(request.url?.split('?')[0] ?? '');
+  if (route === undefined) {
+    response.writeHead(404, { 'content-type': TEXT }).end('not found: try GET /metrics, /healthz or /readyz\n');
   } else if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed: try GET /metrics\n');
+    response.writeHead(405, { 'content-type': TEXT, allow: 'GET, HEAD' }).end('method not allowed: try GET\n');
   } else {
-    let text: string;
+    let status: number, type: string, body: string;
     try {
-      text = prometheusText(source.snapshot());
+      [status, type, body] = route(() => source.snapshot());
     } catch (error) {
       logger.log('error', 'metrics snapshot failed', { error });
-      response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      response.writeHead(500, { 'content-type': TEXT }).end('metrics unavailable\n');
       return;
     }
-    response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text);
+    response.writeHead(status, { 'content-type': type }).end(body);
   }
 }
 

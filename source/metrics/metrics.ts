@@ -20,6 +20,8 @@ export interface MetricsOptions {
   readonly metricsInterval: number;
   /** The worker pool's size, reported beside its use. */
   readonly workers: number;
+  /** The queue's size, reported beside the connections waiting in it. */
+  readonly queue: number;
   /** Gets one line per periodic snapshot. */
   readonly logger: Logger;
   /** The server serves TLS: snapshots report its handshakes. */
@@ -49,7 +51,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     const seconds = (now - intervalStart) / 1000;
     const rate = (count: number, before: number): number => (seconds > 0 ? (count - before) / seconds : 0);
     return {
-      ...totals(state, options.workers, (now - started) / 1000),
+      ...totals(state, options, (now - started) / 1000),
       ...(options.tls ? { tls: tlsTotals(state) } : {}),
       interval: seconds,
       rates: {
@@ -86,18 +88,21 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
 }
 
 /** The figures that do not depend on the interval. */
-function totals(state: MetricsState, workers: number, uptime: number): Omit<MetricsSnapshot, 'interval' | 'rates' | 'latency' | 'eventLoopDelayP99'> {
+function totals(state: MetricsState, { workers, queue }: Pick<MetricsOptions, 'workers' | 'queue'>, uptime: number): Omit<MetricsSnapshot, 'interval' | 'rates' | 'latency' | 'eventLoopDelayP99'> {
   const active = state.opened - state.closed;
+  const queued = waiting(state);
   const memory = process.memoryUsage();
   return {
     time: Date.now(),
     uptime,
-    connections: { active, queued: waiting(state), rejected: state.rejected, total: state.opened },
+    connections: { active, queued, rejected: state.rejected, total: state.opened },
     requests: state.requests,
     replies: state.replies,
     bytes: { in: state.bytesIn, out: state.bytesOut },
     latencyHistogram: cumulativeHistogram(state.latencyBuckets, state.latencySum),
     workers: { size: workers, inUse: active },
+    queue: { size: queue, waiting: queued },
+    draining: state.draining,
     memory: { rss: memory.rss, heapUsed: memory.heapUsed },
     closeReasons: counts(state.closeReasons),
     rejectReasons: counts(state.rejectReasons),

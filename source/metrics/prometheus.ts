@@ -51,6 +51,8 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
   }
   metric('tcprx_workers', 'gauge', 'Size of the worker pool.', plain(snapshot.workers.size));
   metric('tcprx_workers_in_use', 'gauge', 'Workers serving a connection.', plain(snapshot.workers.inUse));
+  metric('tcprx_queue_size', 'gauge', 'Connections that may wait for a worker.', plain(snapshot.queue.size));
+  metric('tcprx_draining', 'gauge', '1 once the server has begun to drain, else 0.', plain(snapshot.draining ? 1 : 0));
   metric('tcprx_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the event loop delay over the latest interval.', plain(snapshot.eventLoopDelayP99 / 1000));
   metric('process_resident_memory_bytes', 'gauge', 'Resident set size.', plain(snapshot.memory.rss));
   metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', plain(snapshot.memory.heapUsed));

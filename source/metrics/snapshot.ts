@@ -61,6 +61,10 @@ export interface MetricsSnapshot {
   };
   /** The worker pool: its size (the `workers` option) and the workers serving a connection now. */
   readonly workers: { readonly size: number; readonly inUse: number };
+  /** The queue for workers: its size (the `queue` option) and the connections waiting in it now (`connections.queued`). */
+  readonly queue: { readonly size: number; readonly waiting: number };
+  /** The server has begun to drain (`close()`): it takes no new connections. */
+  readonly draining: boolean;
   /** 99th percentile of the event loop's delay over the interval (ms). */
   readonly eventLoopDelayP99: number;
   /** Process memory now (bytes): resident set and V8 heap in use. */

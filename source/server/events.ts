@@ -12,6 +12,11 @@ export type ServerEvent =
   | { readonly type: 'dequeued' }
   /** A connection was turned away before it was served. */
   | { readonly type: 'rejected'; readonly reason: RejectReason }
+  /**
+   * The server began to drain ({@link Server.close}): it takes what the
+   * kernel has already queued and nothing more. Readiness probes fail from here.
+   */
+  | { readonly type: 'draining' }
   /** A worker started serving a connection. */
   | { readonly type: 'opened' }
   /** One read: `bytes` received, `frames` decoded from them by the framing. */

@@ -226,6 +226,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   let closed: Promise<ShutdownResult> | undefined;
   const close = async (): Promise<ShutdownResult> => {
     shutdown.draining = true;
+    events.next({ type: 'draining' });
     for (const connection of active) connection.drain();
     let forced = 0;
     const deadline =

@@ -89,7 +89,7 @@ t.test('label values from any metrics source are escaped: a quote, a backslash a
   t.equal(value(families, 'tcprx_connections_closed_total', { reason }), 3);
 });
 
-t.test('anything but /metrics is 404', async (t) => {
+t.test('any path but /metrics, /healthz and /readyz is 404', async (t) => {
   const server = await startServer(t, { metricsInterval: 0 });
   const endpoint = await serveMetrics(server, { host: '127.0.0.1', port: 0 });
   t.equal((await scrape(endpoint.address.port, '/')).status, 404);
