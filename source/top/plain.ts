@@ -12,7 +12,7 @@ const sum = (values: Readonly<Record<string, number>> | undefined): number | und
  *
  * @example
  * ```text
- * 12:00:01 127.0.0.1:9100 req/s=81234 p99_ms=1.42 active=100 workers=1000 queued=0 rejected/s=0 closed/s=0.0 loop_p99_ms=3.1 rss_mib=57.2
+ * 12:00:01 127.0.0.1:9100 req/s=81234 p99_ms=1.42 active=100 workers=1000 queued=0 queue=1000 rejected/s=0 closed/s=0.0 loop_p99_ms=3.1 rss_mib=57.2
  * ```
  */
 export function plainLines(view: TopView): string[] {
@@ -32,6 +32,8 @@ export function plainLines(view: TopView): string[] {
           `active=${latest.active}`,
           `workers=${latest.workers}`,
           `queued=${latest.queued}`,
+          `queue=${latest.queueSize}`,
+          ...(latest.draining ? ['draining'] : []),
           `rejected/s=${fixed(sum(figures?.rejectedPerSecond), 1)}`,
           `closed/s=${fixed(sum(figures?.closedPerSecond), 1)}`,
           `loop_p99_ms=${fixed(latest.eventLoopDelayP99 * 1000, 1)}`,

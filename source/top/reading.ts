@@ -10,7 +10,11 @@ export interface Reading {
   readonly latency: ReadonlyArray<{ readonly le: number; readonly count: number }>;
   readonly active: number;
   readonly queued: number;
+  /** The queue's size: NaN from a server too old to say. */
+  readonly queueSize: number;
   readonly workers: number;
+  /** The server has begun to drain (its `/readyz` answers 503). */
+  readonly draining: boolean;
   /** Turned away, and closed, since the start, by reason. */
   readonly rejected: Readonly<Record<string, number>>;
   readonly closed: Readonly<Record<string, number>>;
@@ -66,7 +70,9 @@ function toReading(samples: readonly Sample[]): Reading {
       .sort((a, b) => a.le - b.le),
     active: value('tcprx_connections_active'),
     queued: value('tcprx_connections_queued'),
+    queueSize: value('tcprx_queue_size'),
     workers: value('tcprx_workers'),
+    draining: value('tcprx_draining') === 1,
     rejected: byReason('tcprx_connections_rejected_total'),
     closed: byReason('tcprx_connections_closed_total'),
     eventLoopDelayP99: value('tcprx_event_loop_delay_p99_seconds'),

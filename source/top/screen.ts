@@ -43,10 +43,11 @@ function processLines(process: ProcessState, width: number, stale: boolean): str
   const spark = Math.max(0, width - indent.length - LABEL_WIDTH - VALUE_WIDTH - 2);
   const row = (label: string, value: string, rest: string): string => `${indent}${label.padEnd(LABEL_WIDTH)}${value.padStart(VALUE_WIDTH)}  ${rest}`;
   const lines = process.key === '' ? [] : [`  ${process.key}${stale ? '  (last reading)' : ''}`];
+  if (latest.draining) lines.push(`${indent}DRAINING: taking no new connections`);
   lines.push(
     row('requests/s', count(figures?.requestsPerSecond ?? NaN), sparkline(process.requestRates, spark)),
     row('p99 latency', milliseconds(figures?.p99 ?? NaN), sparkline(process.p99s, spark)),
-    `${indent}${'connections'.padEnd(LABEL_WIDTH)}active ${count(latest.active)} of ${count(latest.workers)} workers   queued ${count(latest.queued)}   served ${count(latest.served)}`,
+    `${indent}${'connections'.padEnd(LABEL_WIDTH)}active ${count(latest.active)} of ${count(latest.workers)} workers   queued ${count(latest.queued)}${Number.isNaN(latest.queueSize) ? '' : ` of ${count(latest.queueSize)}`}   served ${count(latest.served)}`,
     `${indent}${'rejected'.padEnd(LABEL_WIDTH)}${reasons(latest.rejected, figures?.rejectedPerSecond)}`,
     `${indent}${'closed'.padEnd(LABEL_WIDTH)}${reasons(latest.closed, figures?.closedPerSecond)}`,
     `${indent}${'process'.padEnd(LABEL_WIDTH)}event loop p99 ${milliseconds(latest.eventLoopDelayP99)}   rss ${mebibytes(latest.rss)}   heap ${mebibytes(latest.heapUsed)}`,

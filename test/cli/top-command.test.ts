@@ -47,7 +47,7 @@ t.test('piped, top prints a line per server per scrape: requests/s, p99, connect
   t.equal(await top.exited, 0, top.stderr());
   const lines = top.stdout().trimEnd().split('\n');
   t.equal(lines.length, 4, 'one line per scrape');
-  const pattern = new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${metrics} req/s=(\\S+) p99_ms=(\\S+) active=1 workers=1000 queued=0 rejected/s=\\S+ closed/s=\\S+ loop_p99_ms=[\\d.]+ rss_mib=[\\d.]+$`);
+  const pattern = new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${metrics} req/s=(\\S+) p99_ms=(\\S+) active=1 workers=1000 queued=0 queue=1000 rejected/s=\\S+ closed/s=\\S+ loop_p99_ms=[\\d.]+ rss_mib=[\\d.]+$`);
   for (const line of lines) t.match(line, pattern);
   t.match(lines[0], / req\/s=- p99_ms=- /, 'no rate from one scrape');
   const rates = lines.slice(1).map((line) => Number(pattern.exec(line)![1]));
@@ -135,7 +135,7 @@ t.test('on a terminal, top is a full-screen live view that q leaves, giving the 
   t.match(text, new RegExp(`\\n${metrics}  up \\d+s\\n`));
   t.match(text, /\n {2}requests\/s +[\d,]+  +[▁-█ ]+\n/, 'requests/s with its sparkline');
   t.match(text, /\n {2}p99 latency +[\d.]+ ms  +[▁-█ ]+\n/, 'p99 with its sparkline');
-  t.match(text, /\n {2}connections +active 1 of 1,000 workers {3}queued 0 {3}served 1\n/);
+  t.match(text, /\n {2}connections +active 1 of 1,000 workers {3}queued 0 of 1,000 {3}served 1\n/);
   t.match(text, /\n {2}rejected +none\n/);
   t.match(text, /\n {2}process +event loop p99 [\d.]+ ms {3}rss [\d.]+ MiB {3}heap [\d.]+ MiB\n/);
   t.match(text, /\n127\.0\.0\.1:1 {2}DOWN since \d\d:\d\d:\d\d: connection refused\n/, 'a server that is not there is down');

@@ -14,10 +14,14 @@ t.test("a real server's exposition reads back into its figures", async (t) => {
   const readings = readProcesses(parseExposition(prometheusText(snapshot)));
   t.same([...readings.keys()], [''], 'one process');
   const reading = readings.get('')!;
-  t.match(reading, { requests: 3, served: 1, active: 1, queued: 0, workers: snapshot.workers.size, rss: snapshot.memory.rss });
+  t.match(reading, { requests: 3, served: 1, active: 1, queued: 0, queueSize: snapshot.queue.size, workers: snapshot.workers.size, draining: false, rss: snapshot.memory.rss });
   t.equal(reading.latency.at(-1)!.le, Infinity);
   t.equal(reading.latency.at(-1)!.count, 3, 'three replies in the histogram');
+  const closing = server.close();
+  const drainingReading = readProcesses(parseExposition(prometheusText(server.snapshot()))).get('')!;
+  t.equal(drainingReading.draining, true, 'a draining server reads as draining');
   client.close();
+  await closing;
 });
 
 t.test('labels with escapes, +Inf, timestamps, comments and blank lines', async (t) => {

@@ -8,7 +8,7 @@ const buckets = (counts: number[]): Reading['latency'] => [0.001, 0.002, 0.005, 
 
 function reading(requests: number, latency: number[], overrides: Partial<Reading> = {}): Reading {
   return {
-    uptime: 10, requests, served: 1, latency: buckets(latency), active: 1, queued: 0, workers: 8,
+    uptime: 10, requests, served: 1, latency: buckets(latency), active: 1, queued: 0, queueSize: 8, workers: 8, draining: false,
     rejected: {}, closed: {}, eventLoopDelayP99: 0.001, rss: 50 * 1024 ** 2, heapUsed: 1, ...overrides,
   };
 }
