@@ -36,6 +36,9 @@ export interface MetricsState {
   readonly handshakeBuckets: number[];
   /** Sum of every handshake's time (ms). */
   handshakeSum: number;
+  /** Access log lines written, and lines dropped (a slow or failing sink). */
+  accessLogWritten: number;
+  accessLogDropped: number;
 }
 
 /** A state with nothing counted yet. */
@@ -61,6 +64,8 @@ export function emptyState(): MetricsState {
     handshakeFailures: {},
     handshakeBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     handshakeSum: 0,
+    accessLogWritten: 0,
+    accessLogDropped: 0,
   };
 }
 
@@ -107,6 +112,10 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       break;
     case 'handshake-failed':
       state.handshakeFailures[event.reason] = (state.handshakeFailures[event.reason] ?? 0) + 1;
+      break;
+    case 'access-log':
+      state.accessLogWritten += event.written;
+      state.accessLogDropped += event.dropped;
       break;
   }
   return state;
