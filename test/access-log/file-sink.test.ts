@@ -34,7 +34,7 @@ t.test('standard output that is a full non-blocking pipe: lines wait for the rea
   const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { stdio: ['ignore', writer, 'pipe'] });
   closeSync(writer);
   let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = once(child, 'exit');
   while (!/^\d+\n/.test(stderr)) {
     if (child.exitCode !== null) throw new Error(stderr);
