@@ -24,8 +24,8 @@ export function parseAddress(text: string): Address {
   return host ? { host, port } : { port };
 }
 
-/** Formats an address (or a bound socket's `AddressInfo`) the way {@link parseAddress} reads it. */
-export function formatAddress(address: Address | AddressInfo): string {
+/** Formats an address (a bound socket's `AddressInfo`, a peer) the way {@link parseAddress} reads it. */
+export function formatAddress(address: Address | AddressInfo | { readonly address: string; readonly port: number }): string {
   const { port } = address;
   const host = 'address' in address ? address.address : address.host;
   if (host === undefined) return `:${port}`;

@@ -8,7 +8,7 @@ export { serve, referenceProtocol, defaults, type ServeOptions, type Server, typ
 export type { Protocol } from './server/connection.js';
 export type { Reply } from './server/writer.js';
 export { allocateReply } from './server/reply-memory.js';
-export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure } from './server/events.js';
+export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure, Peer } from './server/events.js';
 export { tlsDefaults, type ServeTlsOptions, type TlsCertificates } from './transport/tls-transport.js';
 export { tlsPeer, type TlsPeer } from './transport/tls-peer.js';
 export { readCertificates, certificateNames, type CertificateFiles } from './transport/certificates.js';
@@ -26,6 +26,8 @@ export { echo, echoReply } from './protocols/echo.js';
 export { Clock, clock } from './protocols/clock.js';
 export { ProtocolError, FrameTooLongError, IncompleteFrameError, MalformedFrameError } from './errors.js';
 export { connectionContext, type ConnectionContext } from './connection-context.js';
+export { accessLogDefaults, type AccessLogOptions, type AccessLogTarget } from './access-log/access-log.js';
+export { accessLogLine, type AccessLogFormat } from './access-log/access-log-line.js';
 export type { MetricsSnapshot } from './metrics/snapshot.js';
 export type { MetricsSource } from './metrics/metrics.js';
 export { metricsLine, metricsFields } from './metrics/log-line.js';

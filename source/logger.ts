@@ -26,7 +26,7 @@ export function textLogger(stream: NodeJS.WritableStream = process.stderr): Logg
     format: 'text',
     log(level, message, fields) {
       let line = `${new Date().toISOString()} ${level} ${escapeControls(message)}`;
-      for (const [key, value] of Object.entries(fields ?? {})) line += ` ${escapeControls(key)}=${format(value)}`;
+      for (const [key, value] of Object.entries(fields ?? {})) line += ` ${escapeControls(key)}=${textValue(value)}`;
       stream.write(line + '\n');
     },
   };
@@ -43,7 +43,7 @@ export function jsonLogger(stream: NodeJS.WritableStream = process.stderr): Logg
     log(level, message, fields) {
       const record: Record<string, unknown> = { time: new Date().toISOString(), level, message };
       for (const [key, value] of Object.entries(fields ?? {})) record[key] = value instanceof Error ? (value.stack ?? value.message) : value;
-      stream.write(json(record).replace(LEFT_BY_JSON, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n');
+      stream.write(jsonLine(record) + '\n');
     },
   };
 }
@@ -64,11 +64,17 @@ export function escapeControls(text: string): string {
   });
 }
 
-function format(value: unknown): string {
+/** `value` as a text record writes it: as it is, or quoted where it would blur the line; control characters escaped. */
+export function textValue(value: unknown): string {
   if (value instanceof Error) return escapeControls(JSON.stringify(value.stack ?? value.message));
   const text = typeof value === 'string' ? value : json(value);
   // Quoted (and so escaped by JSON) where a space, quote, `=` or control character would blur the line.
   return escapeControls(/[\s"=\x00-\x1f\x7f-\x9f]/.test(text) ? JSON.stringify(text) : text);
+}
+
+/** `record` as one line of JSON with no raw control character, as {@link jsonLogger} writes it (without the line feed). */
+export function jsonLine(record: Readonly<Record<string, unknown>>): string {
+  return json(record).replace(LEFT_BY_JSON, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -60,7 +60,7 @@ export function parseCommandLine(spec: CommandLineSpec, argv: string[], importMe
   try {
     cli = meow(helpText(spec), {
       importMeta,
-      argv,
+      argv: joinDashValues(spec, argv),
       description: false,
       autoHelp: false,
       autoVersion: false,
@@ -96,6 +96,23 @@ export function parseCommandLine(spec: CommandLineSpec, argv: string[], importMe
   if (spec.input === undefined && input.length > 0) throw new UsageError(`unexpected argument '${input[0]}' (see --help)`);
   return { kind: 'run', given, input };
 }
+
+/**
+ * `--flag -` as `--flag=-`: meow reads a lone `-` as no value (and an
+ * argument), where it names standard output (`--access-log -`).
+ */
+function joinDashValues(spec: CommandLineSpec, argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (const argument of argv) {
+    const previous = joined.at(-1);
+    const flag = previous?.startsWith('--') && !previous.includes('=') ? spec.flags[camel(previous.slice(2))] : undefined;
+    if (argument === '-' && flag !== undefined && !flag.boolean) joined[joined.length - 1] = `${previous}=-`;
+    else joined.push(argument);
+  }
+  return joined;
+}
+
+const camel = (name: string): string => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
 /**
  * Parses what was typed ({@link parseCommandLine}), falling back to the

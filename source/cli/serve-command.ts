@@ -42,7 +42,14 @@ const flags = {
   allow: { description: 'serve only peers in these address ranges (CIDR, comma-separated: 10.0.0.0/8,::1)', parse: parseCidrList },
   deny: { description: 'close peers in these address ranges at once, unread (CIDR, comma-separated; wins over --allow)', parse: parseCidrList },
   maxConnsPerIp: { description: 'connections at once from one address; past it: ERR too many connections (0 = no limit)', default: '0', parse: (t: string) => parseCount(t, { min: 0 }) },
+  accessLog: { description: 'one line per closed connection, in --log-format, appended to this file (- = stdout); SIGUSR1 reopens it (logrotate)', parse: parseAccessLog },
 };
+
+/** A file's path, or `-` for standard output. */
+function parseAccessLog(text: string): string {
+  if (text.trim() === '') throw new RangeError(`'${text}' names no file (- is standard output)`);
+  return text;
+}
 
 function parseLogFormat(text: string): 'text' | 'json' {
   if (text === 'text' || text === 'json') return text;
@@ -81,6 +88,7 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.allow === undefined ? {} : { allow: options.allow }),
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
+      ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
     });
     const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
     logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
@@ -99,6 +107,14 @@ export const serveCommand: Command<typeof flags> = {
       }
     };
     if (certificates !== undefined) process.on('SIGHUP', reload);
+    // SIGUSR1 (logrotate's postrotate) opens the access log's path again. Listening for it also keeps Node from starting its inspector on it.
+    const reopen = (): void => {
+      server.reopenAccessLog().then(
+        () => logger.log('info', 'SIGUSR1: access log reopened', { accessLog: options.accessLog }),
+        (error: unknown) => logger.log('error', 'SIGUSR1: access log reopen failed; writing on to the file in use', { reason: (error as Error).message }),
+      );
+    };
+    if (options.accessLog !== undefined) process.on('SIGUSR1', reopen);
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });
@@ -106,6 +122,7 @@ export const serveCommand: Command<typeof flags> = {
         process.once('SIGINT', force);
         void server.close().then(({ destroyed }) => {
           process.off('SIGHUP', reload);
+          process.off('SIGUSR1', reopen);
           resolve(destroyed > 0 ? EXIT_FORCED : 0);
         });
       };

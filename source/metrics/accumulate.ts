@@ -38,6 +38,9 @@ export interface MetricsState {
   handshakeSum: number;
   /** The server has begun to drain. */
   draining: boolean;
+  /** Access log lines written, and lines dropped (a slow or failing sink). */
+  accessLogWritten: number;
+  accessLogDropped: number;
 }
 
 /** A state with nothing counted yet. */
@@ -64,6 +67,8 @@ export function emptyState(): MetricsState {
     handshakeBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     handshakeSum: 0,
     draining: false,
+    accessLogWritten: 0,
+    accessLogDropped: 0,
   };
 }
 
@@ -113,6 +118,10 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       break;
     case 'handshake-failed':
       state.handshakeFailures[event.reason] = (state.handshakeFailures[event.reason] ?? 0) + 1;
+      break;
+    case 'access-log':
+      state.accessLogWritten += event.written;
+      state.accessLogDropped += event.dropped;
       break;
   }
   return state;

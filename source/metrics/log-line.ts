@@ -12,7 +12,8 @@ import type { MetricsSnapshot } from './snapshot.js';
  * ```
  *
  * A TLS server's line goes on with its handshakes since the start:
- * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`.
+ * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`;
+ * one with an access log, with its lines: `… AccessLog=written:54,dropped:0`.
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
@@ -37,6 +38,7 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     `Heap=${bytes(snapshot.memory.heapUsed)}`,
     `Closed=${closed}`,
     ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
+    ...(snapshot.accessLog === undefined ? [] : [`AccessLog=written:${snapshot.accessLog.written},dropped:${snapshot.accessLog.dropped}`]),
   ].join(' ');
 }
 

@@ -26,6 +26,8 @@ export interface MetricsOptions {
   readonly logger: Logger;
   /** The server serves TLS: snapshots report its handshakes. */
   readonly tls?: boolean;
+  /** The server keeps an access log: snapshots report its lines written and dropped. */
+  readonly accessLog?: boolean;
 }
 
 /** Event loop delay sampling period (ms): fine enough for a p99, rare enough to cost nothing. */
@@ -53,6 +55,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     return {
       ...totals(state, options, (now - started) / 1000),
       ...(options.tls ? { tls: tlsTotals(state) } : {}),
+      ...(options.accessLog ? { accessLog: { written: state.accessLogWritten, dropped: state.accessLogDropped } } : {}),
       interval: seconds,
       rates: {
         requests: rate(state.requests, previous.requests),

@@ -49,6 +49,10 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
     metric('tcprx_tls_handshake_failures_total', 'counter', 'TLS handshakes failed, by reason.', byReason(tls.failures));
     metric('tcprx_tls_handshake_duration_seconds', 'histogram', 'From the arrival of a connection to the end of its TLS handshake.', seconds(tls.handshakeTime));
   }
+  if (snapshot.accessLog !== undefined) {
+    metric('tcprx_access_log_lines_total', 'counter', 'Access log lines written.', plain(snapshot.accessLog.written));
+    metric('tcprx_access_log_dropped_lines_total', 'counter', 'Access log lines dropped: the sink was too slow or failed.', plain(snapshot.accessLog.dropped));
+  }
   metric('tcprx_workers', 'gauge', 'Size of the worker pool.', plain(snapshot.workers.size));
   metric('tcprx_workers_in_use', 'gauge', 'Workers serving a connection.', plain(snapshot.workers.inUse));
   metric('tcprx_queue_size', 'gauge', 'Connections that may wait for a worker.', plain(snapshot.queue.size));

@@ -84,6 +84,12 @@ export interface MetricsSnapshot {
     /** Handshake time (from the connection's arrival), as {@link MetricsSnapshot.latencyHistogram} is: cumulative, ms. */
     readonly handshakeTime: Histogram;
   };
+  /**
+   * A server with an access log: its lines since the start, `written` and
+   * `dropped` (its sink too slow or failing); absent without one. Written
+   * plus dropped is the connections closed, once the log has caught up.
+   */
+  readonly accessLog?: { readonly written: number; readonly dropped: number };
 }
 
 /** A cumulative histogram: `buckets[i].count` observations were at most `buckets[i].le` ms; the last bound is `Infinity`; `sum` in ms. */

@@ -6,7 +6,8 @@ import { withConnectionContext, type ConnectionContext } from '../connection-con
 import { ProtocolError } from '../errors.js';
 import { clock } from '../protocols/clock.js';
 import type { Logger } from '../logger.js';
-import type { CloseReason, ServerEvent } from './events.js';
+import { formatAddress } from '../address.js';
+import type { CloseReason, Peer, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
@@ -133,7 +134,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #manualSettling = false;
   /** Bytes the socket held unwritten as the chunk's decoding began. */
   #unsent = 0;
-  /** Created with the first frame: an idle connection holds none. */
+  /** Created with the first frame: an idle connection holds none. Its count of requests is the connection's. */
   #arrivals: Arrivals | undefined;
   /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
   #batchArrival = Number.NaN;
@@ -148,6 +149,16 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
   #forced = false;
   #reason: CloseReason | undefined;
+  /**
+   * The peer, read once as the connection opens: a socket no longer knows
+   * it once closed, when the access log asks. Two fields, not an object: the
+   * address is the socket's own string. The one place the peer is kept, for
+   * the logs and the access log alike.
+   */
+  readonly #peerAddress: string | undefined;
+  readonly #peerPort: number;
+  /** When the connection was opened: its duration, for the access log. */
+  readonly #openedAt = performance.now();
 
   constructor(accepted: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
@@ -158,6 +169,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
     if (adopted === undefined) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
+    this.#peerAddress = socket.remoteAddress;
+    this.#peerPort = socket.remotePort ?? 0;
     this.#writer = new BatchWriter(socket, this, settings.writeTimeout);
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
@@ -349,7 +362,17 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#pipeline?.unsubscribe();
     this.#settings.active.delete(this);
     if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
-    this.#settings.events.next({ type: 'closed', reason: this.#reason ?? 'end' });
+    const { socket } = this;
+    this.#settings.events.next({
+      type: 'closed',
+      reason: this.#reason ?? 'end',
+      peer: this.#peer(),
+      duration: performance.now() - this.#openedAt,
+      // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
+      bytesIn: socket.bytesRead,
+      bytesOut: socket.bytesWritten,
+      requests: this.#arrivals?.received ?? 0,
+    });
     this.#done.complete();
   }
 
@@ -482,8 +505,13 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#reason ??= reason;
   }
 
+  #peer(): Peer | undefined {
+    return this.#peerAddress === undefined ? undefined : { address: this.#peerAddress, port: this.#peerPort };
+  }
+
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...tlsLogFields(this.socket), ...fields });
+    const peer = this.#peer();
+    this.#settings.logger.log(level, message, { peer: peer === undefined ? '-' : formatAddress(peer), ...tlsLogFields(this.socket), ...fields });
   }
 }
 

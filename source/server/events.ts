@@ -27,12 +27,41 @@ export type ServerEvent =
    * write to the socket: the reply latency of every reply in the batch.
    */
   | { readonly type: 'written'; readonly bytes: number; readonly replies: number; readonly latency: number }
-  /** A served connection closed; `reason` says why. */
-  | { readonly type: 'closed'; readonly reason: CloseReason }
+  /**
+   * A served connection closed; `reason` says why. What an access log line
+   * says of it comes with it: who the peer was, how long it was served
+   * (`duration`, ms), the bytes it sent (`bytesIn`, read from it) and was
+   * sent (`bytesOut`, handed to its socket), and its `requests` (frames).
+   */
+  | {
+      readonly type: 'closed';
+      readonly reason: CloseReason;
+      readonly peer: Peer | undefined;
+      readonly duration: number;
+      readonly bytesIn: number;
+      readonly bytesOut: number;
+      readonly requests: number;
+    }
   /** A TLS handshake completed in `duration` ms (from the connection's arrival), agreeing on `protocol` (`TLSv1.3`…). */
   | { readonly type: 'handshake'; readonly duration: number; readonly protocol: string }
   /** A TLS handshake failed, or did not finish within the handshake timeout; the connection was closed. */
-  | { readonly type: 'handshake-failed'; readonly reason: HandshakeFailure };
+  | { readonly type: 'handshake-failed'; readonly reason: HandshakeFailure }
+  /**
+   * The access log wrote `written` lines, or gave up on `dropped` lines: its
+   * sink was too slow (past its buffer) or failed (a full disk). Lines written
+   * plus lines dropped are the connections closed.
+   */
+  | { readonly type: 'access-log'; readonly written: number; readonly dropped: number };
+
+/**
+ * A connection's peer: the address and port it connected from (or, once a
+ * proxy has said so, the real client's). `undefined` where the socket knew
+ * none (reset before it was served).
+ */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
 
 /**
  * Why a connection was not served: the pool and queue were full, it waited

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { identity, pipe, Subject, takeUntil, type Observable } from 'rxjs';
 import { AccessControl } from '../access/access-control.js';
+import { AccessLog, type AccessLogOptions, type AccessLogTarget } from '../access-log/access-log.js';
 import { gatePeers } from '../access/peer-gate.js';
 import { PerIpLimit } from '../access/per-ip-limit.js';
 import { lines } from '../framing/lines.js';
@@ -86,6 +87,27 @@ export interface ServeOptions {
    * it could not read a plain line). 0 = no limit. Default 0.
    */
   maxConnsPerIp?: number;
+  /**
+   * One line per closed connection: when, the peer's address and port, how
+   * long it was served, bytes in and out, requests, and why it closed. To a
+   * file's path (appended to; see {@link Server.reopenAccessLog} for
+   * rotation), `'-'` (standard output), a writable stream, or a function
+   * called per line; or {@link AccessLogOptions} to choose the format (the
+   * logger's, by default) or the buffer. Lines are written in batches off
+   * the serving path: a slow or failing target drops lines, counted in the
+   * metrics (`accessLog.dropped`), and never slows the server. {@link Server.close}
+   * resolves once every line is written. Default: none.
+   *
+   * @example
+   * ```ts
+   * import { serve } from 'tcp-rx';
+   *
+   * const server = await serve({ port: 7000, accessLog: { to: '/var/log/tcp-rx/access.log', format: 'json' } });
+   * process.on('SIGUSR1', () => void server.reopenAccessLog()); // logrotate's postrotate
+   * process.once('SIGTERM', () => void server.close()); // resolves once every line is written
+   * ```
+   */
+  accessLog?: AccessLogTarget | AccessLogOptions;
 }
 
 /** The defaults of {@link ServeOptions}, as the CLI shows them. */
@@ -145,6 +167,15 @@ export interface Server extends MetricsSource {
    * TypeError on a server without TLS.
    */
   setSecureContext(certificates: TlsCertificates): void;
+  /**
+   * Opens the access log's file again at its path, as logrotate asks after
+   * renaming it (`postrotate`: a signal that calls this): lines from now on
+   * go to the new file, those on their way finish in the old one, none is
+   * lost. Rejects if the path cannot be opened (the lines go on to the file
+   * in use). Nothing to do, and resolves, for standard output, a stream, a
+   * function, or no access log.
+   */
+  reopenAccessLog(): Promise<void>;
 }
 
 /**
@@ -187,6 +218,8 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
   const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
+  // Opened before listening, so that a path that cannot be opened fails serve() with nothing served.
+  const accessLog = options.accessLog === undefined ? undefined : await AccessLog.open(options.accessLog, { events, logger });
   const admission = new Admission({ ...settings, events, served: active });
   const connectionSettings = { ...settings, events, logger: rateLimited(logger), active, shutdown }; // a flood of bad peers, a few lines
   const served = connection$.pipe(
@@ -205,15 +238,16 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const subscription = served.subscribe({ complete: finish, error: finish });
   subscription.add(finish); // a forced end (unsubscribing) finishes too
 
-  const address = await listen(server, settings.port, settings.host, settings.backlog).catch((error: unknown) => {
+  const address = await listen(server, settings.port, settings.host, settings.backlog).catch(async (error: unknown) => {
     subscription.unsubscribe();
+    await accessLog?.close(0);
     throw error;
   });
   server.on('error', (error) => logger.log('error', 'listener failed', { error }));
   let accepted = 0;
   server.on('connection', () => accepted++);
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
-  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined });
+  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, accessLog: accessLog !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
     function* () {
@@ -248,6 +282,8 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
     connectionSettings.logger.flush();
     stopSweeping();
     stopContaining();
+    // Every connection has closed, so every line is out; what the log writes or drops still reaches the metrics.
+    await accessLog?.close(settings.drainTimeout);
     events.complete();
     const destroyed = forced + shutdown.cut;
     if (destroyed === 0) logger.log('info', 'drained: every request answered, every connection closed');
@@ -264,6 +300,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
       if (transport === undefined) throw new TypeError('setSecureContext: this server does not serve TLS');
       transport.setSecureContext(certificates);
     },
+    reopenAccessLog: async () => accessLog?.reopen(),
   };
 }
 

@@ -42,6 +42,7 @@ const serveCases: Record<string, FlagCase> = {
   deny: { good: '127.0.0.2/32', value: ['127.0.0.2/32'], bad: [[',', /names no address range/]] },
   maxConnsPerIp: { good: '0', value: 0, bad: [['-1', /whole number/]] },
   metricsAddr: { good: '127.0.0.1:9100', value: { host: '127.0.0.1', port: 9100 }, bad: [['9100', /not an address/]] },
+  accessLog: { good: '/var/log/tcp-rx/access.log', value: '/var/log/tcp-rx/access.log', bad: [[' ', /names no file/]] },
 };
 
 const benchCases: Record<string, FlagCase> = {
@@ -115,11 +116,19 @@ t.test('mistakes on the command line are usage errors naming the flag', async (t
     [['--addr', '--workers', '3'], /^--addr needs a value$/],
     [['--addr='], /^--addr needs a value$/],
     [['--workers', '2', '--workers', '3'], /^--workers is given more than once$/],
+    [['--workers', '-'], /^--workers: '-' is not a whole number/],
+    [['-'], /^unexpected argument '-'/],
     [['extra'], /^unexpected argument 'extra'/],
   ];
   for (const [argv, message] of cases) {
     t.throws(() => parse(serveCommand, argv), { name: 'UsageError', message }, argv.join(' '));
   }
+});
+
+t.test('a lone - is the value of the flag before it (standard output)', async (t) => {
+  t.equal(parse(serveCommand, ['--access-log', '-'])['accessLog'], '-');
+  t.equal(parse(serveCommand, ['--access-log=-'])['accessLog'], '-');
+  t.equal(parse(serveCommand, ['--access-log', '-', '--workers', '3'])['workers'], 3);
 });
 
 t.test('--help, anywhere, asks for the command\'s help, which lists every flag and its variable', async (t) => {

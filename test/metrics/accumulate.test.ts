@@ -3,6 +3,8 @@ import { accumulate, CUSTOM_REASON_LIMIT, emptyState, LATENCY_BOUNDS_MS, waiting
 import type { ServerEvent } from '../../source/index.js';
 
 const fold = (events: ServerEvent[]) => events.reduce(accumulate, emptyState());
+/** A `closed` event with `reason`, its other figures those of a connection that did nothing. */
+const closed = (reason: string): ServerEvent => ({ type: 'closed', reason, peer: { address: '127.0.0.1', port: 1 }, duration: 1, bytesIn: 0, bytesOut: 0, requests: 0 });
 
 t.test('reads and writes add up bytes, requests and replies', async (t) => {
   const state = fold([
@@ -31,8 +33,8 @@ t.test('close and reject reasons are counted by reason', async (t) => {
   const state = fold([
     { type: 'opened' },
     { type: 'opened' },
-    { type: 'closed', reason: 'end' },
-    { type: 'closed', reason: 'frame-too-long' },
+    closed('end'),
+    closed('frame-too-long'),
     { type: 'rejected', reason: 'busy' },
   ]);
   t.same(state.closeReasons, { end: 1, 'frame-too-long': 1 });
@@ -41,7 +43,7 @@ t.test('close and reject reasons are counted by reason', async (t) => {
 });
 
 t.test('close reasons named like Object.prototype members are counted like any other', async (t) => {
-  const state = fold(['__proto__', 'constructor', 'toString', '__proto__', 'valueOf'].map((reason) => ({ type: 'closed', reason })));
+  const state = fold(['__proto__', 'constructor', 'toString', '__proto__', 'valueOf'].map(closed));
   t.same(Object.entries(state.closeReasons), [
     ['__proto__', 2],
     ['constructor', 1],
@@ -54,7 +56,7 @@ t.test('custom close reasons: valid label values up to the limit, the rest are o
   const custom = Array.from({ length: CUSTOM_REASON_LIMIT + 5 }, (_, i) => `bad-command-${i}`);
   const invalid = ['with space', 'quote"', 'new\nline', 'back\\slash', 'UPPER', '', 'x'.repeat(65), 'é'];
   const state = fold(
-    [...custom.slice(0, 3), 'end', ...custom, ...invalid, 'read-timeout'].map((reason) => ({ type: 'closed', reason })),
+    [...custom.slice(0, 3), 'end', ...custom, ...invalid, 'read-timeout'].map(closed),
   );
   t.equal(state.closed, 3 + 1 + custom.length + invalid.length + 1, 'every close counted');
   for (const reason of custom.slice(0, CUSTOM_REASON_LIMIT)) t.ok(state.closeReasons[reason]! >= 1, `${reason} kept`);
@@ -75,4 +77,14 @@ t.test('the queue holds what was queued and neither left for a worker nor was tu
     { type: 'rejected', reason: 'busy' },
   ]);
   t.equal(waiting(state), 1);
+});
+
+t.test('access log lines are counted written and dropped', async (t) => {
+  const state = fold([
+    { type: 'access-log', written: 3, dropped: 0 },
+    { type: 'access-log', written: 0, dropped: 1 },
+    { type: 'access-log', written: 2, dropped: 5 },
+  ]);
+  t.equal(state.accessLogWritten, 5);
+  t.equal(state.accessLogDropped, 6);
 });
