@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { parseCidrList } from '../access/access-control.js';
+import { runPrimary } from '../cluster/primary.js';
+import { runWorker } from '../cluster/worker.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
-import { defaults, serve } from '../server/server.js';
+import { defaults, serve, type Server } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
 import { readCertificates } from '../transport/certificates.js';
@@ -14,9 +18,12 @@ const KEEPALIVE = { min: 1_000, max: 32_767_000 };
 const PENDING = { max: 1_000_000 };
 /** Connections: more than the kernel will give one process is a mistake. */
 const CONNECTIONS = { max: 10_000_000 };
+/** Worker processes: past a few per core they only compete for it. */
+const PROCESSES = { max: 1024 };
 
 const flags = {
   addr: { description: 'address to listen on: host:port, :port or [::1]:port', default: ':8080', parse: parseAddress },
+  processes: { description: 'worker processes sharing the port, or auto (one per core); 1 = no cluster (SIGHUP then reloads certificates, else restarts the workers one by one)', default: '1', parse: parseProcesses },
   workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t, CONNECTIONS) },
   queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, { ...CONNECTIONS, min: 0 }) },
   queueTimeout: { description: 'longest wait in the queue; then ERR server busy (0 = no limit)', default: '10s', parse: (t: string) => parseDuration(t) },
@@ -44,6 +51,12 @@ const flags = {
   maxConnsPerIp: { description: 'connections at once from one address; past it: ERR too many connections (0 = no limit)', default: '0', parse: (t: string) => parseCount(t, { min: 0 }) },
 };
 
+function parseProcesses(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  if (!/^\s*\d+\s*$/.test(text)) throw new RangeError(`'${text}' is not auto or a whole number ≥ 1`);
+  return parseCount(text, PROCESSES);
+}
+
 function parseLogFormat(text: string): 'text' | 'json' {
   if (text === 'text' || text === 'json') return text;
   throw new RangeError(`'${text}' is not text or json`);
@@ -60,7 +73,21 @@ export const serveCommand: Command<typeof flags> = {
   async run(options) {
     const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
     const certificates = certificateFiles(options);
-    const server = await serve({
+    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
+    if (cluster.isPrimary && options.processes > 1) {
+      const ending = await runPrimary({
+        processes: options.processes,
+        addr: options.addr,
+        logger,
+        metricsInterval: options.metricsInterval,
+        drainTimeout: options.drainTimeout,
+        ...(options.metricsAddr === undefined ? {} : { metricsAddr: options.metricsAddr }),
+        fields: { workers: options.workers, queue: options.queue, ...transport },
+      });
+      if (ending.kind === 'failed') return ending.code;
+      return ending.clean ? 0 : EXIT_FORCED;
+    }
+    const serveOptions = {
       ...options.addr,
       workers: options.workers,
       queue: options.queue,
@@ -81,16 +108,9 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.allow === undefined ? {} : { allow: options.allow }),
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
-    });
-    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
-    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
-    if (options.metricsAddr) {
-      // Closes itself with the server.
-      const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
-      logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
-    }
+    };
     // SIGHUP re-reads the certificate files: new handshakes use them, open connections keep theirs.
-    const reload = (): void => {
+    const reload = (server: Server): void => {
       try {
         server.setSecureContext(readCertificates(certificates!));
         logger.log('info', 'SIGHUP: certificates reloaded', { certs: certificates!.certs.join(',') });
@@ -98,14 +118,26 @@ export const serveCommand: Command<typeof flags> = {
         logger.log('error', 'SIGHUP: certificate reload failed; serving on with the certificates in use', { reason: (error as Error).message });
       }
     };
-    if (certificates !== undefined) process.on('SIGHUP', reload);
+    if (cluster.isWorker) {
+      const clean = await runWorker(serveOptions, certificates === undefined ? {} : { reload });
+      return clean ? 0 : EXIT_FORCED;
+    }
+    const server = await serve(serveOptions);
+    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
+    if (options.metricsAddr) {
+      // Closes itself with the server.
+      const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
+      logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
+    }
+    const onHangup = (): void => reload(server);
+    if (certificates !== undefined) process.on('SIGHUP', onHangup);
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });
         process.once('SIGTERM', force);
         process.once('SIGINT', force);
         void server.close().then(({ destroyed }) => {
-          process.off('SIGHUP', reload);
+          process.off('SIGHUP', onHangup);
           resolve(destroyed > 0 ? EXIT_FORCED : 0);
         });
       };

@@ -22,6 +22,8 @@ export interface MetricsOptions {
   readonly workers: number;
   /** Gets one line per periodic snapshot. */
   readonly logger: Logger;
+  /** Whether periodic snapshots are logged; default true. */
+  readonly metricsLog?: boolean;
   /** The server serves TLS: snapshots report its handshakes. */
   readonly tls?: boolean;
 }
@@ -70,7 +72,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     previous = { requests: state.requests, replies: state.replies, bytesIn: state.bytesIn, bytesOut: state.bytesOut };
     state.intervalLatency.reset();
     loopDelay.reset();
-    logSnapshot(options.logger, taken);
+    if (options.metricsLog !== false) logSnapshot(options.logger, taken);
     snapshots.next(taken);
   };
 
