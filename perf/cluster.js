@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run build && node perf/cluster.js [--quick]` (or `npm run perf -- --cluster`):
+ * `npm run build && node perf/cluster.js [--quick]`:
  * `tcp-rx serve` as 1 process and as `--processes 2`, under each of node:cluster's
  * scheduling policies (round-robin in the primary, and `none`: the workers
  * share the listening socket), loaded by perf/line-load.c:

@@ -61,12 +61,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
   cluster.setupPrimary({ serialization: 'advanced' });
   // The workers share the listening socket and accept from it themselves (SCHED_NONE), rather than
   // the primary accepting and handing each connection over (round-robin, Linux's default), unless
-  // NODE_CLUSTER_SCHED_POLICY says otherwise. Measured (perf/cluster.js, 2 cores): connection churn
-  // runs at twice the rate (each hand-over costs the primary a message and an acknowledgement), the
-  // spread over workers was even enough (0.85–0.98 of the busiest's CPU), and above all a drain
-  // loses nothing: the last worker to close empties the kernel's accept queue as a single process
-  // does, where round-robin resets the connections the primary has accepted and not yet handed
-  // over when the last worker closes (seen in test/cli/serve-processes.test.ts).
+  // NODE_CLUSTER_SCHED_POLICY says otherwise. Measured with perf/cluster.js on 2 shared cores
+  // (noisy): round-robin halves connection churn (1,351 against 3,269 connections/s) and costs the
+  // primary ~0.2 cores doing it (a message and an acknowledgement per connection: the primary
+  // would not be light); pipelined load is even (870k against 722k requests/s, within the noise);
+  // fairness is alike (0.81–1.00). Round-robin did better at 10,000 connections with one request
+  // in flight (19k against 8k requests/s), which is not understood yet. Both restart without loss
+  // (round-robin only thanks to the `farewell` exchange, see messages.ts).
   if (process.env['NODE_CLUSTER_SCHED_POLICY'] === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const metrics = new ClusterMetrics({ metricsInterval: options.metricsInterval, logger });
   /** Workers in the rotation: the ones to replace on SIGHUP, and to drain on SIGTERM. */
