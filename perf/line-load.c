@@ -8,6 +8,10 @@
 // Latency is from a request's write to its reply's read, recorded after the
 // warm-up. Prints one JSON line.
 //
+// Depth 0 is connection churn: each connection sends one request, and once
+// its reply is in, closes and is replaced by a new one; then a "request" is a
+// whole connection, its latency from connect() to the reply.
+//
 // usage: line-load host port connections depth seconds warmup_seconds [message]
 // build: cc -O2 -o line-load line-load.c   (perf/run.js --load c does this)
 #define _GNU_SOURCE
@@ -49,6 +53,23 @@ static size_t bucketOf(uint64_t ns) {
 }
 static double microsOf(size_t bucket) { return bucket < FINE ? (double)bucket : (double)(bucket - FINE) * 1000.0; }
 
+// Connects `c` (blocking: on loopback the handshake is done within the call) and watches it.
+static int openConnection(int poll, connection *c, const struct sockaddr_in *address) {
+  c->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)address, sizeof *address) != 0) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    return -1;
+  }
+  int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->atLineStart = 1;
+  c->inErrorLine = 0;
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
+  epoll_ctl(poll, EPOLL_CTL_ADD, c->fd, &event);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 7) {
     fprintf(stderr, "usage: line-load host port connections depth seconds warmup_seconds [message]\n");
@@ -58,6 +79,8 @@ int main(int argc, char **argv) {
   int port = atoi(argv[2]), count = atoi(argv[3]), depth = atoi(argv[4]);
   double seconds = atof(argv[5]), warmup = atof(argv[6]);
   const char *message = argc > 7 ? argv[7] : "hello";
+  int churn = depth == 0;
+  if (churn) depth = 1;
   size_t length = strlen(message) + 1;
   char *requests = malloc(length * (size_t)depth);
   for (int i = 0; i < depth; i++) {
@@ -75,18 +98,8 @@ int main(int argc, char **argv) {
   int opened = 0, failed = 0;
   for (int i = 0; i < count; i++) {
     connection *c = &connections[i];
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&address, sizeof address) != 0) {
-      if (c->fd >= 0) close(c->fd);
-      c->fd = -1;
-      continue;
-    }
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->sentAt = calloc((size_t)depth, sizeof(uint64_t));
-    c->atLineStart = 1;
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
-    epoll_ctl(poll, EPOLL_CTL_ADD, c->fd, &event);
+    if (openConnection(poll, c, &address) != 0) continue;
     opened++;
   }
 
@@ -135,6 +148,20 @@ int main(int argc, char **argv) {
         }
       }
       if (replies == 0) continue;
+      if (churn) { // the reply is in: close, and connect again at once
+        epoll_ctl(poll, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        c->sentAt[0] = nowNs();
+        if (openConnection(poll, c, &address) != 0) {
+          failed++;
+          continue;
+        }
+        opened++;
+        c->head = 0;
+        c->inFlight = 1;
+        if (write(c->fd, requests, length) != (ssize_t)length) failed++;
+        continue;
+      }
       for (int q = 0; q < replies; q++) c->sentAt[(c->head + c->inFlight++) % depth] = now;
       if (write(c->fd, requests, length * (size_t)replies) != (ssize_t)(length * (size_t)replies)) failed++;
     }

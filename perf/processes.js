@@ -1,7 +1,10 @@
 // @ts-check
 /** Child processes of the perf run: pinned to a core, watched through /proc. */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, createServer } from 'node:net';
 import { once } from 'node:events';
 import { residentBytes as readResidentBytes } from '../dist/bench/process-memory.js';
@@ -109,4 +112,37 @@ export async function waitQuiet(pid, timeout = 3_000) {
     if (now - before < 0.005) return;
     before = now;
   }
+}
+
+/** `line-load.c`, compiled on first use. */
+let lineLoad = '';
+/** The C load generator perf/line-load.c, built with `cc` on first use; exits the run if it cannot be. */
+export function buildLineLoad() {
+  if (lineLoad !== '') return lineLoad;
+  const binary = join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-')), 'line-load');
+  const built = spawnSync('cc', ['-O2', '-o', binary, fileURLToPath(new URL('line-load.c', import.meta.url))], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    process.stderr.write(`perf: --load c needs a C compiler: cc ${built.error?.message ?? built.stderr.trim()}\n`);
+    process.exit(1);
+  }
+  return (lineLoad = binary);
+}
+
+/**
+ * Process `pid` and its children (a cluster primary's workers), from /proc.
+ * @param {number} pid
+ */
+export function processTree(pid) {
+  const children = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+  return [pid, ...children];
 }

@@ -15,14 +15,12 @@
  * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server);
  * `-- --resp` runs that one alone.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
-import { canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
+import { buildLineLoad, canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
 import { formatResp, runResp } from './resp.js';
 import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
@@ -123,19 +121,6 @@ const TLS_GENERATOR = {
       : [here('tls-load.js'), 'requests', String(port), tlsCertificate().certFile, String(clients), String(depth), String(duration), String(warmup)],
   read: GENERATORS['tcp-rx'].read,
 };
-
-/** `line-load.c`, compiled on first use. */
-let lineLoad = '';
-function buildLineLoad() {
-  if (lineLoad !== '') return lineLoad;
-  const binary = join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-')), 'line-load');
-  const built = spawnSync('cc', ['-O2', '-o', binary, here('line-load.c')], { encoding: 'utf8' });
-  if (built.status !== 0) {
-    process.stderr.write(`perf: --load c needs a C compiler: cc ${built.error?.message ?? built.stderr.trim()}\n`);
-    process.exit(1);
-  }
-  return (lineLoad = binary);
-}
 
 /**
  * One run of the chosen load generator (the TLS one for a TLS scenario)

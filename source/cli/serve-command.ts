@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { parseCidrList } from '../access/access-control.js';
+import { runPrimary } from '../cluster/primary.js';
+import { runWorker } from '../cluster/worker.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
-import { defaults, serve } from '../server/server.js';
+import { defaults, serve, type Server } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
 import { readCertificates } from '../transport/certificates.js';
@@ -14,9 +18,12 @@ const KEEPALIVE = { min: 1_000, max: 32_767_000 };
 const PENDING = { max: 1_000_000 };
 /** Connections: more than the kernel will give one process is a mistake. */
 const CONNECTIONS = { max: 10_000_000 };
+/** Worker processes: past a few per core they only compete for it. */
+const PROCESSES = { max: 1024 };
 
 const flags = {
   addr: { description: 'address to listen on: host:port, :port or [::1]:port', default: ':8080', parse: parseAddress },
+  processes: { description: 'worker processes sharing the port, or auto (one per core); 1 = no cluster (SIGHUP then reloads certificates, else restarts the workers one by one)', default: '1', parse: parseProcesses },
   workers: { description: 'connections served at once (the worker pool)', default: String(defaults.workers), parse: (t: string) => parseCount(t, CONNECTIONS) },
   queue: { description: 'connections that may wait for a worker; past it: ERR server busy', default: String(defaults.queue), parse: (t: string) => parseCount(t, { ...CONNECTIONS, min: 0 }) },
   queueTimeout: { description: 'longest wait in the queue; then ERR server busy (0 = no limit)', default: '10s', parse: (t: string) => parseDuration(t) },
@@ -51,6 +58,12 @@ function parseAccessLog(text: string): string {
   return text;
 }
 
+function parseProcesses(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  if (!/^\s*\d+\s*$/.test(text)) throw new RangeError(`'${text}' is not auto or a whole number ≥ 1`);
+  return parseCount(text, PROCESSES);
+}
+
 function parseLogFormat(text: string): 'text' | 'json' {
   if (text === 'text' || text === 'json') return text;
   throw new RangeError(`'${text}' is not text or json`);
@@ -67,7 +80,23 @@ export const serveCommand: Command<typeof flags> = {
   async run(options) {
     const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
     const certificates = certificateFiles(options);
-    const server = await serve({
+    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
+    if (cluster.isPrimary && options.processes > 1) {
+      const ending = await runPrimary({
+        processes: options.processes,
+        addr: options.addr,
+        logger,
+        metricsInterval: options.metricsInterval,
+        drainTimeout: options.drainTimeout,
+        ...(options.metricsAddr === undefined ? {} : { metricsAddr: options.metricsAddr }),
+        fields: { workers: options.workers, queue: options.queue, ...transport },
+        // Each worker writes its own lines to the access log, so each reopens it.
+        forward: options.accessLog === undefined ? [] : ['SIGUSR1'],
+      });
+      if (ending.kind === 'failed') return ending.code;
+      return ending.clean ? 0 : EXIT_FORCED;
+    }
+    const serveOptions = {
       ...options.addr,
       workers: options.workers,
       queue: options.queue,
@@ -89,16 +118,9 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
       ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
-    });
-    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
-    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
-    if (options.metricsAddr) {
-      // Closes itself with the server.
-      const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
-      logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
-    }
+    };
     // SIGHUP re-reads the certificate files: new handshakes use them, open connections keep theirs.
-    const reload = (): void => {
+    const reload = (server: Server): void => {
       try {
         server.setSecureContext(readCertificates(certificates!));
         logger.log('info', 'SIGHUP: certificates reloaded', { certs: certificates!.certs.join(',') });
@@ -106,23 +128,43 @@ export const serveCommand: Command<typeof flags> = {
         logger.log('error', 'SIGHUP: certificate reload failed; serving on with the certificates in use', { reason: (error as Error).message });
       }
     };
-    if (certificates !== undefined) process.on('SIGHUP', reload);
     // SIGUSR1 (logrotate's postrotate) opens the access log's path again. Listening for it also keeps Node from starting its inspector on it.
-    const reopen = (): void => {
+    const reopen = (server: Server): void => {
       server.reopenAccessLog().then(
         () => logger.log('info', 'SIGUSR1: access log reopened', { accessLog: options.accessLog }),
         (error: unknown) => logger.log('error', 'SIGUSR1: access log reopen failed; writing on to the file in use', { reason: (error as Error).message }),
       );
     };
-    if (options.accessLog !== undefined) process.on('SIGUSR1', reopen);
+    /** Installs what SIGHUP and SIGUSR1 do to `server` in this process; returns how to remove them. */
+    const handleSignals = (server: Server): (() => void) => {
+      const onHangup = (): void => reload(server);
+      const onUser1 = (): void => reopen(server);
+      if (certificates !== undefined) process.on('SIGHUP', onHangup);
+      if (options.accessLog !== undefined) process.on('SIGUSR1', onUser1);
+      return () => {
+        process.off('SIGHUP', onHangup);
+        process.off('SIGUSR1', onUser1);
+      };
+    };
+    if (cluster.isWorker) {
+      const clean = await runWorker(serveOptions, { handleSignals });
+      return clean ? 0 : EXIT_FORCED;
+    }
+    const server = await serve(serveOptions);
+    logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
+    if (options.metricsAddr) {
+      // Closes itself with the server.
+      const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
+      logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
+    }
+    const unhandleSignals = handleSignals(server);
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
         logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms` });
         process.once('SIGTERM', force);
         process.once('SIGINT', force);
         void server.close().then(({ destroyed }) => {
-          process.off('SIGHUP', reload);
-          process.off('SIGUSR1', reopen);
+          unhandleSignals();
           resolve(destroyed > 0 ? EXIT_FORCED : 0);
         });
       };

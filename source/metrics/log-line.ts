@@ -11,6 +11,9 @@ import type { MetricsSnapshot } from './snapshot.js';
  * // 'Metrics: Active=3 Queued=0 Rejected=0 Total=57 Requests=5120 RPS=1023.8 In=40.0KiB/s Out=81.3KiB/s p50=0.21ms p90=0.48ms p99=1.90ms max=3.02ms Workers=3/1000 LoopP99=11.2ms RSS=61.2MiB Heap=12.5MiB Closed=end:54'
  * ```
  *
+ * A server of several processes adds how many serve: `… Processes=2`; the
+ * rest of its line is the whole server's (see `serve --processes`).
+ *
  * A TLS server's line goes on with its handshakes since the start:
  * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`;
  * one with an access log, with its lines: `… AccessLog=written:54,dropped:0`.
@@ -37,6 +40,7 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     `RSS=${bytes(snapshot.memory.rss)}`,
     `Heap=${bytes(snapshot.memory.heapUsed)}`,
     `Closed=${closed}`,
+    ...(snapshot.processes === undefined ? [] : [`Processes=${snapshot.processes.filter((figures) => figures.role === 'worker').length}`]),
     ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
     ...(snapshot.accessLog === undefined ? [] : [`AccessLog=written:${snapshot.accessLog.written},dropped:${snapshot.accessLog.dropped}`]),
   ].join(' ');

@@ -26,6 +26,13 @@ export interface MetricsEndpointOptions {
   maxConnections?: number;
   /** Where a failing snapshot or listener is reported. Default: text lines on stderr. */
   logger?: Logger;
+  /**
+   * Awaited before each scrape's snapshot, to make it fresh: a cluster
+   * primary asks its workers for theirs. It must settle within a moment
+   * (the primary's waits at most 1 s); a rejection is logged and the
+   * snapshot taken anyway.
+   */
+  refresh?: () => Promise<void>;
 }
 
 /**
@@ -55,7 +62,7 @@ export interface MetricsEndpointOptions {
 export async function serveMetrics(
   source: MetricsSource,
   { host, port }: Address,
-  { requestTimeout = 10_000, maxConnections = 64, logger = textLogger() }: MetricsEndpointOptions = {},
+  { requestTimeout = 10_000, maxConnections = 64, logger = textLogger(), refresh }: MetricsEndpointOptions = {},
 ): Promise<MetricsEndpoint> {
   const http = createServer(
     {
@@ -64,7 +71,16 @@ export async function serveMetrics(
       // How often Node checks those two timeouts (default 30 s, long past a 10 s timeout).
       connectionsCheckingInterval: Math.max(10, Math.min(1_000, requestTimeout / 4)),
     },
-    (request, response) => answer(source, request, response, logger),
+    (request, response) => {
+      if (refresh === undefined || request.url?.split('?')[0] !== '/metrics') return answer(source, request, response, logger);
+      refresh().then(
+        () => answer(source, request, response, logger),
+        (error: unknown) => {
+          logger.log('error', 'metrics refresh failed', { error });
+          answer(source, request, response, logger);
+        },
+      );
+    },
   );
   http.maxConnections = maxConnections;
   // A request on a kept-alive connection must still come within the request timeout.

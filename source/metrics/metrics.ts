@@ -24,6 +24,8 @@ export interface MetricsOptions {
   readonly queue: number;
   /** Gets one line per periodic snapshot. */
   readonly logger: Logger;
+  /** Whether periodic snapshots are logged; default true. */
+  readonly metricsLog?: boolean;
   /** The server serves TLS: snapshots report its handshakes. */
   readonly tls?: boolean;
   /** The server keeps an access log: snapshots report its lines written and dropped. */
@@ -75,7 +77,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     previous = { requests: state.requests, replies: state.replies, bytesIn: state.bytesIn, bytesOut: state.bytesOut };
     state.intervalLatency.reset();
     loopDelay.reset();
-    logSnapshot(options.logger, taken);
+    if (options.metricsLog !== false) logSnapshot(options.logger, taken);
     snapshots.next(taken);
   };
 

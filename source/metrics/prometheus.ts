@@ -1,4 +1,4 @@
-import type { Histogram, MetricsSnapshot } from './snapshot.js';
+import type { Histogram, MetricsSnapshot, ProcessFigures } from './snapshot.js';
 
 /** What Prometheus scrapes: the text exposition format, version 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -60,6 +60,21 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
   metric('tcprx_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the event loop delay over the latest interval.', plain(snapshot.eventLoopDelayP99 / 1000));
   metric('process_resident_memory_bytes', 'gauge', 'Resident set size.', plain(snapshot.memory.rss));
   metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use.', plain(snapshot.memory.heapUsed));
+  if (snapshot.processes !== undefined) {
+    // Families of their own rather than a label on the families above: a sum over every series of a family stays the server's total.
+    const series = (roles: ReadonlyArray<ProcessFigures['role']>, pick: (figures: ProcessFigures) => number): Sample[] =>
+      snapshot.processes!.filter((figures) => roles.includes(figures.role)).map((figures) => ({ labels: { process: figures.process, role: figures.role }, value: pick(figures) }));
+    const live = ['primary', 'worker'] as const;
+    const counted = ['worker', 'exited'] as const; // the workers gone keep counting, or the series would not add up
+    metric('tcprx_process_uptime_seconds', 'gauge', 'Seconds since the process started serving, by process.', series(live, (figures) => figures.uptime));
+    metric('tcprx_process_connections_active', 'gauge', 'Connections being served, by worker process.', series(['worker'], (figures) => figures.connections.active));
+    metric('tcprx_process_connections_total', 'counter', 'Connections served, by worker process (exited: by the workers gone).', series(counted, (figures) => figures.connections.total));
+    metric('tcprx_process_requests_total', 'counter', 'Requests (frames) received, by worker process (exited: by the workers gone).', series(counted, (figures) => figures.requests));
+    metric('tcprx_process_replies_total', 'counter', 'Replies written, by worker process (exited: by the workers gone).', series(counted, (figures) => figures.replies));
+    metric('tcprx_process_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the event loop delay over the latest interval, by worker process.', series(['worker'], (figures) => figures.eventLoopDelayP99 / 1000));
+    metric('tcprx_process_resident_memory_bytes', 'gauge', 'Resident set size, by process.', series(live, (figures) => figures.memory.rss));
+    metric('tcprx_process_heap_used_bytes', 'gauge', 'V8 heap in use, by process.', series(live, (figures) => figures.memory.heapUsed));
+  }
   return text.join('\n') + '\n';
 }
 

@@ -90,6 +90,27 @@ export interface MetricsSnapshot {
    * plus dropped is the connections closed, once the log has caught up.
    */
   readonly accessLog?: { readonly written: number; readonly dropped: number };
+  /**
+   * A server of several processes (`tcp-rx serve --processes`): each one's
+   * figures; the rest of the snapshot is the whole server's. Absent for a
+   * single process.
+   */
+  readonly processes?: readonly ProcessFigures[];
+}
+
+/** One process of a server of several: a worker's own figures, or the primary's memory. */
+export interface ProcessFigures {
+  /** Its process id; `exited` for the lifetime counts of the workers gone, so that the processes add up to the server. */
+  readonly process: string;
+  /** The primary supervises and reports; workers serve. */
+  readonly role: 'primary' | 'worker' | 'exited';
+  /** Seconds since it started serving. */
+  readonly uptime: number;
+  readonly connections: { readonly active: number; readonly total: number };
+  readonly requests: number;
+  readonly replies: number;
+  readonly memory: { readonly rss: number; readonly heapUsed: number };
+  readonly eventLoopDelayP99: number;
 }
 
 /** A cumulative histogram: `buckets[i].count` observations were at most `buckets[i].le` ms; the last bound is `Infinity`; `sum` in ms. */

@@ -68,6 +68,11 @@ export interface ServeOptions {
   /** Time between metrics snapshots, each emitted on `metrics$` and logged; 0 = none. Default 10 s. */
   metricsInterval?: number;
   /**
+   * Whether each periodic snapshot is also logged. Default true; a cluster
+   * worker leaves it to its primary, which logs the whole server's.
+   */
+  metricsLog?: boolean;
+  /**
    * Serve TLS instead of plain TCP: Node's `tls.createServer` options and
    * certificates by server name; see {@link ServeTlsOptions}. A connection
    * takes a worker once its handshake has succeeded.

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import t, { type Test } from 'tap';
 import { benchCommand } from '../../source/cli/bench-command.js';
 import type { Command } from '../../source/cli/command.js';
@@ -17,6 +18,7 @@ const CIDR = /CIDR|address range|prefix/;
 
 const serveCases: Record<string, FlagCase> = {
   addr: { good: '[::1]:9000', value: { host: '::1', port: 9000 }, bad: [['nowhere', /not an address/], [':65536', /not an address/]] },
+  processes: { good: 'auto', value: availableParallelism(), bad: [['0', /whole number ≥ 1/], ['all', /not auto or a whole number/], ['1025', /more than 1,024/]] },
   workers: { good: '2000', value: 2000, bad: [['0', /whole number ≥ 1/], ['10000001', /more than 10,000,000/]] },
   queue: { good: '0', value: 0, bad: [['-1', /whole number ≥ 0/], ['1.5', /whole number/]] },
   queueTimeout: { good: '0', value: 0, bad: [['600h', TOO_LONG], ['10', /use a unit/]] },

@@ -70,6 +70,22 @@ t.test('SIGUSR1 after logrotate renamed the file: later lines in a new file, non
   t.notMatch(server.stderr(), /Debugger listening/, 'SIGUSR1 did not start the inspector');
 });
 
+t.test('--processes 2: every worker appends to the one file, and SIGUSR1 to the primary reopens it in each', async (t) => {
+  const path = join(tempDir(t), 'access.log');
+  const server = await startCliServer(['--access-log', path, '--processes', '2']);
+  await closedConnections(server.port, 6);
+  await untilLines(path, 6);
+  renameSync(path, `${path}.1`);
+  server.child.kill('SIGUSR1');
+  await server.waitFor(/SIGUSR1: access log reopened[^\n]*\n(?:.*\n)*.*SIGUSR1: access log reopened/, 5_000);
+  await closedConnections(server.port, 8);
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+  t.equal(fileLines(`${path}.1`).length, 6, 'the rotated file keeps what was written before');
+  t.equal(fileLines(path).length, 8, 'the new file gets every line after, from both workers');
+  t.ok(fileLines(path).every((line) => /^\S+Z peer=127\.0\.0\.1:\d+ .* reason=end$/.test(line)), 'whole lines, none interleaved');
+});
+
 t.test('--access-log - writes the lines to stdout, apart from the log on stderr', async (t) => {
   const server = await startCliServer(['--access-log', '-']);
   await closedConnections(server.port, 2);
