@@ -12,8 +12,9 @@
  * servers, not the generator, set the pace at one request in flight. Prints
  * one table and the reference's targets; writes
  * perf/results/<timestamp>.json and perf/latest.svg. Then the RESP scenario
- * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server);
- * `-- --resp` runs that one alone.
+ * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server)
+ * and the scale-out ones (perf/scale-out.js: `--processes 2` against 1, and
+ * the HAProxy hop); `-- --resp` or `-- --scale` runs those alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -22,6 +23,7 @@ import { renderChart } from './chart.js';
 import { holdIdleConnections } from './idle-connections.js';
 import { buildLineLoad, canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
 import { formatResp, runResp } from './resp.js';
+import { formatScaleOut, runScaleOut } from './scale-out.js';
 import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -196,6 +198,11 @@ if (process.argv.includes('--resp')) {
   console.log(formatResp(await runResp({ quick })));
   process.exit(0);
 }
+if (process.argv.includes('--scale')) {
+  process.stderr.write(`perf --scale${quick ? ' --quick' : ''}: ${machine}\n`);
+  console.log(formatScaleOut(await runScaleOut({ quick })));
+  process.exit(0);
+}
 const baselineLabel = against === undefined ? 'plain net' : `tcp-rx at ${against}`;
 process.stderr.write(`perf${quick ? ' --quick' : ''}${only === undefined ? '' : ` --only ${only}`}: ${machine}; load by ${GENERATORS[load].label} (TLS: ${TLS_GENERATOR.label}); baseline: ${baselineLabel}; ${canPin ? 'servers on core 0, load generator on core 1' : 'not pinned (no taskset)'}\n`);
 
@@ -216,17 +223,21 @@ for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : 
 // A whole run ends with the RESP scenario; a partial one (--only) or a comparison of two builds does not.
 const charted = only === undefined && against === undefined;
 let resp;
+let scale;
 if (charted) {
   process.stderr.write('  RESP: redis-benchmark against examples/redis.ts and redis-server…');
   const respStart = Date.now();
   resp = await runResp({ quick });
   process.stderr.write(` ${((Date.now() - respStart) / 1000).toFixed(1)} s\n`);
   console.log(`\n${formatResp(resp)}`);
+  process.stderr.write('  Scale-out: --processes 2 against 1, and the HAProxy hop…\n');
+  scale = await runScaleOut({ quick });
+  console.log(`\n${formatScaleOut(scale)}`);
 }
 
 mkdirSync(here('results'), { recursive: true });
 const resultsFile = here(`results/${date.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, only, scenarios: results, targets, resp }, null, 2) + '\n');
+writeFileSync(resultsFile, JSON.stringify({ date: date.toISOString(), machine, load, baseline: baselineLabel, pinned: canPin, quick, only, scenarios: results, targets, resp, scale }, null, 2) + '\n');
 // The chart in the README is of a whole run against plain net.
 if (charted) writeFileSync(here('latest.svg'), renderChart(results, subtitle));
 console.log(`\nwrote ${resultsFile}${charted ? ` and ${here('latest.svg')}` : ''} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
