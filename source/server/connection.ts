@@ -149,14 +149,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #forced = false;
   #reason: CloseReason | undefined;
 
-  constructor(accepted: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+  constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    const adopted = readIntoSharedBuffer(accepted, onRead, { noDelay: true, keepAlive: settings.keepAlive });
-    this.#readsShared = adopted !== undefined;
-    const socket = adopted ?? accepted;
-    // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
-    if (adopted === undefined) socket.on('data', onData);
+    this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
+    if (!this.#readsShared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     this.#writer = new BatchWriter(socket, this, settings.writeTimeout);
     settings.active.add(this);
