@@ -65,6 +65,8 @@ export interface ActiveConnection extends Expiring {
   readonly socket: Socket;
   /** Ends the connection with `ERR internal`: its pipeline failed where nothing could report it. */
   fail(error: unknown): void;
+  /** Destroys the connection, counted as forced: a shutdown past its drain timeout. */
+  abort(): void;
 }
 
 /** After our side has finished writing, how long a peer that keeps sending is given to close its side. */
@@ -72,13 +74,14 @@ export const LINGER = 5_000;
 
 /**
  * Serves one socket: its chunks flow through `protocol` into a batching
- * writer. The Observable completes when the socket has closed; unsubscribing
- * destroys the socket (the forced end of a shutdown).
+ * writer. The Observable completes when the socket has closed. It returns
+ * no teardown: the forced end of a shutdown reaches the connection through
+ * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
+ * cost every connection a finalizer array in its pool subscriber (~180 B).
  */
 export function serveConnection(socket: Socket, protocol: Protocol, settings: ConnectionSettings): Observable<never> {
   return new Observable<never>((subscriber) => {
-    const connection = new Connection(socket, protocol, settings, subscriber);
-    return connection; // its unsubscribe() is the forced end
+    new Connection(socket, protocol, settings, subscriber);
   });
 }
 
@@ -243,8 +246,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     }
   }
 
-  /** The pool unsubscribing: a shutdown past its drain timeout. */
-  unsubscribe(): void {
+  abort(): void {
     this.#forced = true;
     this.destroy('shutdown');
   }

@@ -234,6 +234,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
             forced = active.size + admission.waiting;
             logger.log('warn', 'drain timeout: destroying connections', { connections: active.size, waiting: admission.waiting });
             admission.turnAwayWaiting();
+            for (const connection of active) connection.abort();
             subscription.unsubscribe();
           }, settings.drainTimeout)
         : undefined;
