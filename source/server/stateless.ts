@@ -22,8 +22,10 @@ export const HIBERNATE_AFTER = 1_000;
  * counter starts again, `take(n)` counts from each wake, `first()` fires once
  * per wake, a `finalize` runs at every hibernation, and a pipeline that
  * speaks first (a greeting with `startWith`) speaks only after the peer
- * has. Any of those: leave the protocol as it is (the default), and its
- * pipeline lives as long as the connection.
+ * has. The pipeline must also take its chunks as it is subscribed (no
+ * `delaySubscription` before the framing): it is subscribed by the very read
+ * it is to decode. Any of those: leave the protocol as it is (the default),
+ * and its pipeline lives as long as the connection.
  *
  * @example
  * ```ts
