@@ -55,7 +55,10 @@ if (against !== undefined) compareAgainst(against);
  * TLS, loaded by perf/tls-load.js: `requests` over long-lived connections,
  * or `handshakes`, a new connection (full handshake) per request.
  * @typedef {{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number, tls?: 'requests' | 'handshakes' }} LoadScenario
- * @type {Array<LoadScenario | { name: string, kind: 'idle', connections: number, hold: number }>}
+ * `idle` ones also read each server's V8 heap after a full collection (perf/heap-probe.js), before and
+ * while the connections are held, for the heap each connection costs; with `greet` each connection
+ * sends one line and reads its reply before idling.
+ * @type {Array<LoadScenario | { name: string, kind: 'idle', connections: number, hold: number, greet?: boolean }>}
  */
 const ALL_SCENARIOS = [
   { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
@@ -64,6 +67,8 @@ const ALL_SCENARIOS = [
   { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
   // V8's memory reducer collects the garbage of 10,000 arrivals once the process has been quiet for ~8 s.
   { name: '10,000 idle for 15 s', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 15_000 },
+  // Each says hello (one line, one reply) first: what a connection keeps once it has been used.
+  { name: '10,000 idle after one line', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000, greet: true },
   { name: 'TLS 100 × 1', kind: 'load', tls: 'requests', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
   { name: 'TLS 100 × 32 pipelined', kind: 'load', tls: 'requests', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
   { name: 'TLS handshakes/s, 32 at once', kind: 'load', tls: 'handshakes', clients: 32, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 0, repeat: quick ? 1 : 3 },
@@ -72,7 +77,7 @@ const ALL_SCENARIOS = [
 const SCENARIOS = ALL_SCENARIOS.filter((scenario) => only === undefined || scenario.name.includes(only));
 
 /** @type {Measure} */
-const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN };
+const NOT_MEASURED = { requestsPerSecond: NaN, p50: NaN, p99: NaN, avg: NaN, failed: 0, opened: 0, rss: NaN, cpu: NaN, heapPerConnection: NaN };
 
 /** @typedef {{ clients: number, depth: number, duration: number, warmup: number, warmupRequests: number }} Load */
 
@@ -161,14 +166,24 @@ function median(runs) {
  */
 async function runScenario(scenario) {
   const tls = 'tls' in scenario && scenario.tls !== undefined;
-  const [tcpRx, baseline] = await Promise.all([startServer(tls ? 'tcp-rx-tls' : 'tcp-rx'), startServer(tls ? 'baseline-tls' : 'baseline')]);
+  const probe = scenario.kind === 'idle';
+  const [tcpRx, baseline] = await Promise.all([startServer(tls ? 'tcp-rx-tls' : 'tcp-rx', { probe }), startServer(tls ? 'baseline-tls' : 'baseline', { probe })]);
   const servers = { tcpRx, baseline };
   try {
     if (scenario.kind === 'idle') {
       /** @param {import('./servers.js').RunningServer} server */
       const idle = async (server) => {
-        const held = await holdIdleConnections({ port: server.port, count: scenario.connections, hold: scenario.hold, measure: () => residentBytes(server.pid) });
-        return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss: held.measured };
+        const heapBefore = await server.heap();
+        const held = await holdIdleConnections({
+          port: server.port,
+          count: scenario.connections,
+          hold: scenario.hold,
+          greet: scenario.greet,
+          // RSS first: the probe's collections change it.
+          measure: async () => ({ rss: residentBytes(server.pid), heap: await server.heap() }),
+        });
+        const { rss, heap } = held.measured;
+        return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss, heapPerConnection: (heap - heapBefore) / held.opened };
       };
       const tcpRxHeld = await idle(servers.tcpRx);
       await waitQuiet(servers.tcpRx.pid);

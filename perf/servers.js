@@ -1,9 +1,9 @@
 // @ts-check
 /** The servers under test, each a separate process pinned to the server core. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnNode, waitListening } from './processes.js';
 
@@ -11,7 +11,11 @@ export const SERVER_CORE = 0;
 
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 
-/** @typedef {{ name: string, port: number, pid: number, stop(): Promise<void> }} RunningServer */
+/**
+ * A server under test. `heap()`, for one started with `probe`, is its V8 heap in use after a full
+ * collection (perf/heap-probe.js); NaN otherwise.
+ * @typedef {{ name: string, port: number, pid: number, stop(): Promise<void>, heap(): Promise<number> }} RunningServer
+ */
 
 const TCP_RX = here('../dist/cli/tcp-rx.js');
 
@@ -68,14 +72,21 @@ export function compareAgainst(bin) {
   SERVERS.baseline = tcpRx(bin);
 }
 
+const HEAP_PROBE = here('heap-probe.js');
+
 /**
  * Starts server `name` on a free port; resolves once it accepts connections.
+ * With `probe`, its heap can be read (see {@link RunningServer}).
  * @param {keyof typeof SERVERS} name
+ * @param {{ probe?: boolean }} [options]
  * @returns {Promise<RunningServer>}
  */
-export async function startServer(name) {
+export async function startServer(name, { probe = false } = {}) {
   const port = await freePort();
-  const child = spawnNode(SERVER_CORE, SERVERS[name](port), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const probeFile = probe ? join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-heap-')), 'heap') : undefined;
+  const args = probe ? ['--expose-gc', '--import', HEAP_PROBE, ...SERVERS[name](port)] : SERVERS[name](port);
+  const env = probeFile === undefined ? process.env : { ...process.env, PERF_HEAP_PROBE_FILE: probeFile };
+  const child = spawnNode(SERVER_CORE, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = ''; // kept to explain an early exit; a server's log lines are not the run's output
   child.stderr?.on('data', (chunk) => (log = (log + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -89,6 +100,22 @@ export async function startServer(name) {
     async stop() {
       child.kill('SIGKILL');
       await exited;
+      if (probeFile !== undefined) rmSync(dirname(probeFile), { recursive: true, force: true });
+    },
+    async heap() {
+      if (probeFile === undefined) return Number.NaN;
+      rmSync(probeFile, { force: true });
+      child.kill('SIGUSR2');
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        try {
+          const text = readFileSync(probeFile, 'latin1');
+          if (text.endsWith('\n')) return Number(text);
+        } catch {
+          // not written yet
+        }
+      }
+      return Number.NaN;
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 export { serve, referenceProtocol, defaults, type ServeOptions, type Server, type ShutdownResult } from './server/server.js';
 export type { Protocol } from './server/connection.js';
+export { stateless } from './server/stateless.js';
 export type { Reply } from './server/writer.js';
 export { allocateReply } from './server/reply-memory.js';
 export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure, Peer } from './server/events.js';

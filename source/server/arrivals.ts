@@ -22,11 +22,6 @@ export class Arrivals {
   #head = 0;
   #pendingBytes = 0;
 
-  /** Requests recorded since the connection opened: what its access log line counts. */
-  get received(): number {
-    return this.#received;
-  }
-
   /** Requests not yet settled. */
   get pending(): number {
     return this.#received - this.#settled;

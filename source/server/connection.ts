@@ -13,6 +13,7 @@ import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
+import { HIBERNATE_AFTER, isStateless } from './stateless.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
@@ -66,6 +67,8 @@ export interface ActiveConnection extends Expiring {
   readonly socket: Socket;
   /** Ends the connection with `ERR internal`: its pipeline failed where nothing could report it. */
   fail(error: unknown): void;
+  /** Destroys the connection, counted as forced: a shutdown past its drain timeout. */
+  abort(): void;
 }
 
 /** After our side has finished writing, how long a peer that keeps sending is given to close its side. */
@@ -73,13 +76,14 @@ export const LINGER = 5_000;
 
 /**
  * Serves one socket: its chunks flow through `protocol` into a batching
- * writer. The Observable completes when the socket has closed; unsubscribing
- * destroys the socket (the forced end of a shutdown).
+ * writer. The Observable completes when the socket has closed. It returns
+ * no teardown: the forced end of a shutdown reaches the connection through
+ * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
+ * cost every connection a finalizer array in its pool subscriber (~180 B).
  */
 export function serveConnection(socket: Socket, protocol: Protocol, settings: ConnectionSettings): Observable<never> {
   return new Observable<never>((subscriber) => {
-    const connection = new Connection(socket, protocol, settings, subscriber);
-    return connection; // its unsubscribe() is the forced end
+    new Connection(socket, protocol, settings, subscriber);
   });
 }
 
@@ -96,14 +100,21 @@ const STAYS: Unsubscribable = { unsubscribe() {} };
 
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
-  readonly chunks: Observable<Buffer>;
+  readonly #protocol: Protocol;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
-  readonly #writer: BatchWriter;
+  /** Created with the first reply or read: an idle connection holds none (nor does a hibernating one). */
+  #writer: BatchWriter | undefined;
+  /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
+  #chunks: Observable<Buffer> | undefined;
   #input: Observer<Buffer> | undefined;
   /** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
   #copyChunks = false;
   #pipeline: Subscription | undefined;
+  /** The protocol was declared {@link stateless}: its pipeline may be dropped while the connection idles. */
+  readonly #stateless: boolean;
+  /** A stateless protocol's pipeline is not subscribed: the next byte subscribes it. */
+  #asleep = false;
   /** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
   #finished = false;
   #draining = false;
@@ -134,8 +145,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #manualSettling = false;
   /** Bytes the socket held unwritten as the chunk's decoding began. */
   #unsent = 0;
-  /** Created with the first frame: an idle connection holds none. Its count of requests is the connection's. */
+  /** Created with the first frame: an idle connection holds none (nor does a hibernating one). */
   #arrivals: Arrivals | undefined;
+  /** Requests (frames) since the connection opened, across hibernations: its access log line's count. */
+  #requests = 0;
   /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
   #batchArrival = Number.NaN;
   /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
@@ -160,18 +173,17 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** When the connection was opened: its duration, for the access log. */
   readonly #openedAt = performance.now();
 
-  constructor(accepted: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+  constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    const adopted = readIntoSharedBuffer(accepted, onRead, { noDelay: true, keepAlive: settings.keepAlive });
-    this.#readsShared = adopted !== undefined;
-    const socket = adopted ?? accepted;
-    // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
-    if (adopted === undefined) socket.on('data', onData);
+    this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
+    if (!this.#readsShared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     this.#peerAddress = socket.remoteAddress;
     this.#peerPort = socket.remotePort ?? 0;
-    this.#writer = new BatchWriter(socket, this, settings.writeTimeout);
+    this.#protocol = protocol;
+    this.#stateless = isStateless(protocol);
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
@@ -179,20 +191,21 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     socket.on('end', onEnd);
     socket.on('drain', onDrain);
     socket.on('finish', onFinish);
-    this.chunks = new Observable<Buffer>((input) => {
-      this.#input = input;
-      this.#copyChunks = true;
-    });
-    try {
-      this.#pipeline = withConnectionContext(this, () => protocol(this.chunks).subscribe(this));
-    } catch (error) {
-      this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
-    }
+    // A stateless protocol waits for the first byte: a connection that never sends holds no pipeline.
+    if (this.#stateless) this.#asleep = true;
+    else this.#subscribe();
     socket.resume();
     if (settings.shutdown.draining) this.drain();
   }
 
   // ConnectionContext: what the operators of the pipeline report and ask.
+
+  get chunks(): Observable<Buffer> {
+    return (this.#chunks ??= new Observable<Buffer>((input) => {
+      this.#input = input;
+      this.#copyChunks = true;
+    }));
+  }
 
   get tls(): TlsPeer | undefined {
     return tlsPeer(this.socket);
@@ -205,7 +218,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   full(frames: number): boolean {
-    return this.#cut || this.#over(frames, this.#unsent + this.#writer.bytes);
+    return this.#cut || this.#over(frames, this.#unsent + (this.#writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
@@ -248,18 +261,19 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     const { idleTimeout, readTimeout } = this.#settings;
     if (this.#finished) {
       if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
-      else this.#writer.expire(now);
+      else this.#writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
     } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
+    } else if (this.#stateless && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
+      this.#hibernate();
     } else {
-      this.#writer.expire(now);
+      this.#writer?.expire(now);
     }
   }
 
-  /** The pool unsubscribing: a shutdown past its drain timeout. */
-  unsubscribe(): void {
+  abort(): void {
     this.#forced = true;
     this.destroy('shutdown');
   }
@@ -282,7 +296,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       this.fail(new Error('a borrowed frame was replied after its read: its memory has been reused (see `borrowed` in the framing options)'));
       return;
     }
-    this.#writer.push(reply);
+    this.#writeReplies().push(reply);
     if (!this.#manualSettling) this.settle(1);
   }
 
@@ -325,6 +339,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#reads++;
     this.#lastReadFull = !this.#readsShared || chunk.length >= READ_BUFFER_SIZE;
     this.#receivedAt = this.#lastActive = performance.now();
+    if (this.#asleep) this.#subscribe();
     const rest = this.#decode(chunk, chunk.length);
     if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
     if (rest !== undefined || this.#isFull()) {
@@ -336,7 +351,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   ended(): void {
     this.#peerEnded = true;
-    if (this.#backlog === undefined) this.#input?.complete();
+    if (this.#backlog === undefined) this.#endInput();
   }
 
   /** The writer's socket has drained. */
@@ -371,7 +386,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
       bytesIn: socket.bytesRead,
       bytesOut: socket.bytesWritten,
-      requests: this.#arrivals?.received ?? 0,
+      requests: this.#requests,
     });
     this.#done.complete();
   }
@@ -391,14 +406,15 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#unsent = this.socket.writableLength;
     this.#decoding = true;
     clock.hold(this.#receivedAt);
-    this.#writer.hold();
+    const writer = this.#writeReplies();
+    writer.hold();
     try {
       input.next(this.#copyChunks && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
     } finally {
       clock.release();
       this.#decoding = false;
       this.#counted(chunk.length);
-      this.#writer.release();
+      writer.release();
     }
     this.#settings.events.next({ type: 'read', bytes: received, frames: this.#frames });
     const consumed = this.#consumed;
@@ -408,6 +424,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
   #counted(bytes: number): void {
     const frames = this.#frames;
+    this.#requests += frames;
     if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames, this.#consumed >= 0 ? this.#consumed : bytes);
     if (this.#pending && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
     if (!this.#pending) this.#frameStarted = 0;
@@ -432,7 +449,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** {@link full} between chunks. */
   #isFull(): boolean {
-    return this.#over(0, this.socket.writableLength + this.#writer.bytes);
+    return this.#over(0, this.socket.writableLength + (this.#writer?.bytes ?? 0));
   }
 
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
@@ -447,7 +464,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       if (this.#finished) return;
     }
     if (this.#backlog !== undefined || this.#isFull()) return;
-    if (this.#peerEnded) return this.#input?.complete();
+    if (this.#peerEnded) return this.#endInput();
     this.socket.resume(); // after a cut too: a frame in progress is still read to its end
     if (this.#cut) this.#endInputIfWhole();
     else if (this.#draining) this.#awaitCut();
@@ -485,7 +502,51 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #endInputIfWhole(): void {
     if (this.#pending || this.#finished) return;
     this.#backlog = undefined; // arrived after the cut: dropped, and the FIN tells the peer so
-    this.#input?.complete();
+    this.#endInput();
+  }
+
+  /** Subscribes the protocol's pipeline to this connection's chunks. */
+  #subscribe(): void {
+    this.#asleep = false;
+    try {
+      this.#pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
+    } catch (error) {
+      this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
+    }
+  }
+
+  /** Whether a stateless pipeline may be dropped now: nothing half read, unanswered, unwritten or ending. */
+  #owesNothing(): boolean {
+    return (
+      !this.#asleep &&
+      !this.#finished &&
+      !this.#draining &&
+      !this.#peerEnded &&
+      !this.#pending &&
+      this.#backlog === undefined &&
+      this.#unanswered() === 0 &&
+      (this.#writer?.bytes ?? 0) === 0 &&
+      this.socket.writableLength === 0
+    );
+  }
+
+  /** Drops a stateless pipeline and what serves it; the next read subscribes it again. */
+  #hibernate(): void {
+    const pipeline = this.#pipeline;
+    this.#asleep = true;
+    this.#pipeline = this.#chunks = this.#input = this.#arrivals = this.#writer = undefined;
+    this.#copyChunks = this.#manualSettling = false;
+    pipeline?.unsubscribe();
+  }
+
+  /** The input has ended: the pipeline completes, or, asleep, owing nothing, the connection does as its pipeline would. */
+  #endInput(): void {
+    if (this.#asleep) this.complete();
+    else this.#input?.complete();
+  }
+
+  #writeReplies(): BatchWriter {
+    return (this.#writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
   }
 
   #unanswered(): number {
@@ -495,7 +556,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #finish(last?: Reply): void {
     this.#finished = true;
     this.#backlog = undefined;
-    this.#writer.end(last);
+    this.#writeReplies().end(last);
     // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
     this.socket.resume();
   }

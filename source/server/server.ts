@@ -13,6 +13,7 @@ import { Admission, REJECTION_LINGER } from './admission.js';
 import { LINGER, serveConnection, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
 import type { ServerEvent } from './events.js';
 import { createListener, listen } from './listener.js';
+import { stateless } from './stateless.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
 import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
@@ -185,11 +186,12 @@ export interface Server extends MetricsSource {
 
 /**
  * The reference protocol: newline-framed requests, each answered with
- * `[<RFC 3339 timestamp>] Echo: <line>\n`, in order.
+ * `[<RFC 3339 timestamp>] Echo: <line>\n`, in order. It is {@link stateless}:
+ * its idle connections hibernate.
  */
 export function referenceProtocol({ maxLine = defaults.maxLine }: { maxLine?: number } = {}): Protocol {
   // Borrowed frames: echo answers each one synchronously, so the copy out of the read buffer can be skipped.
-  return pipe(lines({ maxLength: maxLine, borrowed: true }), echo());
+  return stateless(pipe(lines({ maxLength: maxLine, borrowed: true }), echo()));
 }
 
 /**
@@ -274,6 +276,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
             forced = active.size + admission.waiting;
             logger.log('warn', 'drain timeout: destroying connections', { connections: active.size, waiting: admission.waiting });
             admission.turnAwayWaiting();
+            for (const connection of active) connection.abort();
             subscription.unsubscribe();
           }, settings.drainTimeout)
         : undefined;

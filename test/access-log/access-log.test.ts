@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
-import { metricsLine, prometheusText, type Logger, type ServerEvent } from '../../source/index.js';
+import { finalize, map, pipe } from 'rxjs';
+import { lines as framing, metricsLine, prometheusText, stateless, type Logger, type ServerEvent } from '../../source/index.js';
 import { createCa } from '../helpers/certificates.js';
 import { LineClient } from '../helpers/line-client.js';
 import { recordEvents, startServer } from '../helpers/server.js';
@@ -243,4 +244,28 @@ t.test('a function sink gets each line; one it throws on is counted as dropped',
 t.test('a path that cannot be opened fails serve() before anything listens', async (t) => {
   const dir = tempDir(t);
   await t.rejects(startServer(t, { accessLog: join(dir, 'missing', 'access.log') }), { code: 'ENOENT' });
+});
+
+t.test('a connection that hibernated between requests is logged with all of them', async (t) => {
+  const lines: string[] = [];
+  let subscriptions = 0;
+  const counting = stateless(
+    pipe(
+      framing(),
+      finalize(() => subscriptions++),
+      map(() => 'ok\n'),
+    ),
+  );
+  const server = await startServer(t, { accessLog: { to: (line: string) => lines.push(line), format: 'text' } }, counting);
+  const client = await LineClient.open(server.address.port);
+  client.send('a\nb\n');
+  await client.readLines(2);
+  await client.until(() => subscriptions === 1, 5_000, 'the pipeline to hibernate');
+  client.send('c\nd\ne\n');
+  await client.readLines(5);
+  client.socket.end();
+  await client.closed;
+  await server.close();
+  t.equal(lines.length, 1);
+  t.match(lines[0], / requests=5 reason=end$/, 'the requests before the hibernation count too');
 });

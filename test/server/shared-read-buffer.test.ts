@@ -2,30 +2,41 @@ import { createServer, connect, Socket } from 'node:net';
 import { once } from 'node:events';
 import { TLSSocket } from 'node:tls';
 import t from 'tap';
-import { readIntoSharedBuffer } from '../../source/server/shared-read-buffer.js';
+import { readIntoSharedBuffer, sharedRead } from '../../source/server/shared-read-buffer.js';
 
-const options = { noDelay: true, keepAlive: 0 };
 function ignore(): void {}
 
-t.test('an accepted TCP socket is re-homed: the new socket owns the handle and the server still counts it', async (t) => {
+t.test('an accepted TCP socket reads into the shared buffer: no second socket, and the server counts it once', async (t) => {
   const server = createServer({ pauseOnConnect: true });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const client = connect((server.address() as { port: number }).port, '127.0.0.1');
   const [accepted] = (await once(server, 'connection')) as [Socket];
-  const adopted = readIntoSharedBuffer(accepted, ignore, options);
-  t.ok(adopted, 're-homed');
-  t.not(adopted, accepted);
+  const read = new Promise<{ socket: Socket; bytes: string }>((resolve) => {
+    t.ok(
+      readIntoSharedBuffer(accepted, function (this: Socket, bytes: number) {
+        resolve({ socket: this, bytes: sharedRead(bytes).toString() });
+      }),
+      'reads into the shared buffer',
+    );
+  });
+  accepted.on('data', () => t.fail('no chunk of its own'));
+  accepted.resume();
+  client.write('hello');
+  const { socket, bytes } = await read;
+  t.equal(socket, accepted, 'the callback is called on the accepted socket');
+  t.equal(bytes, 'hello');
+  t.equal(readIntoSharedBuffer(accepted, ignore), false, 'a socket already reading is left as it is');
   const count = await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)));
   t.equal(count, 1, 'the server counts the connection once');
-  adopted!.destroy();
+  accepted.destroy();
   client.destroy();
   server.close();
 });
 
 t.test("sockets that are not an accepted plain TCP socket are left to Node's own read path", async (t) => {
-  t.equal(readIntoSharedBuffer(new Socket(), ignore, options), undefined, 'a socket without a handle');
+  t.equal(readIntoSharedBuffer(new Socket(), ignore), false, 'a socket without a handle');
   const tls = new TLSSocket(new Socket());
-  t.equal(readIntoSharedBuffer(tls, ignore, options), undefined, 'a TLS socket');
+  t.equal(readIntoSharedBuffer(tls, ignore), false, 'a TLS socket');
   tls.destroy();
 });
