@@ -8,9 +8,12 @@ export { serve, referenceProtocol, defaults, type ServeOptions, type Server, typ
 export type { Protocol } from './server/connection.js';
 export type { Reply } from './server/writer.js';
 export { allocateReply } from './server/reply-memory.js';
-export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure } from './server/events.js';
+export type { ServerEvent, CloseReason, RejectReason, HandshakeFailure, ProxyFailure } from './server/events.js';
 export { tlsDefaults, type ServeTlsOptions, type TlsCertificates } from './transport/tls-transport.js';
 export { tlsPeer, type TlsPeer } from './transport/tls-peer.js';
+export { proxyProtocolDefaults, proxyInfo, type ProxyProtocolOptions } from './transport/proxy-protocol.js';
+export { parseProxyHeader, V1_MAX_LENGTH, V2_MAX_LENGTH, type ParsedProxyHeader, type ProxyHeaderError, type ProxyInfo, type ProxyAddress, type ProxyTlv, type ProxySsl } from './transport/proxy-header.js';
+export { peerOf, type Peer } from './transport/peer.js';
 export { readCertificates, certificateNames, type CertificateFiles } from './transport/certificates.js';
 export { AccessControl, parseCidr, type AccessRules, type Cidr } from './access/access-control.js';
 export { lines, type LinesOptions } from './framing/lines.js';

@@ -36,6 +36,12 @@ export interface MetricsState {
   readonly handshakeBuckets: number[];
   /** Sum of every handshake's time (ms). */
   handshakeSum: number;
+  /** PROXY headers read, by version (`v1`, `v2`). */
+  readonly proxyHeaders: Record<string, number>;
+  /** PROXY headers with the `LOCAL` command (the proxy's own connections). */
+  proxyLocal: number;
+  /** Connections closed for their PROXY header, by `ProxyFailure`. */
+  readonly proxyFailures: Record<string, number>;
 }
 
 /** A state with nothing counted yet. */
@@ -61,6 +67,9 @@ export function emptyState(): MetricsState {
     handshakeFailures: {},
     handshakeBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     handshakeSum: 0,
+    proxyHeaders: {},
+    proxyLocal: 0,
+    proxyFailures: {},
   };
 }
 
@@ -107,6 +116,15 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
       break;
     case 'handshake-failed':
       state.handshakeFailures[event.reason] = (state.handshakeFailures[event.reason] ?? 0) + 1;
+      break;
+    case 'proxy-header': {
+      const version = event.version === 1 ? 'v1' : 'v2';
+      state.proxyHeaders[version] = (state.proxyHeaders[version] ?? 0) + 1;
+      if (event.command === 'local') state.proxyLocal++;
+      break;
+    }
+    case 'proxy-failed':
+      state.proxyFailures[event.reason] = (state.proxyFailures[event.reason] ?? 0) + 1;
       break;
   }
   return state;

@@ -12,7 +12,8 @@ import type { MetricsSnapshot } from './snapshot.js';
  * ```
  *
  * A TLS server's line goes on with its handshakes since the start:
- * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`.
+ * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`;
+ * one behind a proxy, with its PROXY headers: `… Proxy=v2:57 ProxyLocal=12 ProxyFailed=untrusted:1`.
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
@@ -37,6 +38,7 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     `Heap=${bytes(snapshot.memory.heapUsed)}`,
     `Closed=${closed}`,
     ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
+    ...(snapshot.proxy === undefined ? [] : proxyFields(snapshot.proxy)),
   ].join(' ');
 }
 
@@ -49,6 +51,11 @@ function tlsFields(tls: NonNullable<MetricsSnapshot['tls']>): string[] {
     `HandshakeFailed=${counts(tls.failures)}`,
     `HandshakeAvg=${count === 0 ? '-' : millis(sum / count)}`,
   ];
+}
+
+/** A server's PROXY headers since the start: `Proxy=v1:3,v2:120 ProxyLocal=40 ProxyFailed=timeout:1`. */
+function proxyFields(proxy: NonNullable<MetricsSnapshot['proxy']>): string[] {
+  return [`Proxy=${counts(proxy.headers)}`, `ProxyLocal=${proxy.local}`, `ProxyFailed=${counts(proxy.failures)}`];
 }
 
 function counts(byName: Readonly<Record<string, number>>): string {

@@ -24,6 +24,8 @@ export interface MetricsOptions {
   readonly logger: Logger;
   /** The server serves TLS: snapshots report its handshakes. */
   readonly tls?: boolean;
+  /** The server reads PROXY headers: snapshots report them. */
+  readonly proxy?: boolean;
 }
 
 /** Event loop delay sampling period (ms): fine enough for a p99, rare enough to cost nothing. */
@@ -51,6 +53,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
     return {
       ...totals(state, options.workers, (now - started) / 1000),
       ...(options.tls ? { tls: tlsTotals(state) } : {}),
+      ...(options.proxy ? { proxy: { headers: { ...state.proxyHeaders }, local: state.proxyLocal, failures: { ...state.proxyFailures } } } : {}),
       interval: seconds,
       rates: {
         requests: rate(state.requests, previous.requests),

@@ -49,6 +49,12 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
     metric('tcprx_tls_handshake_failures_total', 'counter', 'TLS handshakes failed, by reason.', byReason(tls.failures));
     metric('tcprx_tls_handshake_duration_seconds', 'histogram', 'From the arrival of a connection to the end of its TLS handshake.', seconds(tls.handshakeTime));
   }
+  if (snapshot.proxy !== undefined) {
+    const { proxy } = snapshot;
+    metric('tcprx_proxy_headers_total', 'counter', 'PROXY headers read, by version.', Object.entries(proxy.headers).map(([version, value]) => ({ labels: { version: version.slice(1) }, value })));
+    metric('tcprx_proxy_local_total', 'counter', 'PROXY headers with the LOCAL command: the proxy\'s own connections.', plain(proxy.local));
+    metric('tcprx_proxy_header_failures_total', 'counter', 'Connections closed for their PROXY header, by reason.', byReason(proxy.failures));
+  }
   metric('tcprx_workers', 'gauge', 'Size of the worker pool.', plain(snapshot.workers.size));
   metric('tcprx_workers_in_use', 'gauge', 'Workers serving a connection.', plain(snapshot.workers.inUse));
   metric('tcprx_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the event loop delay over the latest interval.', plain(snapshot.eventLoopDelayP99 / 1000));

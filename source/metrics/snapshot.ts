@@ -80,6 +80,15 @@ export interface MetricsSnapshot {
     /** Handshake time (from the connection's arrival), as {@link MetricsSnapshot.latencyHistogram} is: cumulative, ms. */
     readonly handshakeTime: Histogram;
   };
+  /** A server with `proxyProtocol`: its PROXY headers since the start; absent otherwise. */
+  readonly proxy?: {
+    /** Headers read, by version (`v1`, `v2`). */
+    readonly headers: Readonly<Record<string, number>>;
+    /** Of them, `LOCAL` ones: the proxy's own connections (HAProxy's health checks). */
+    readonly local: number;
+    /** Connections closed for their header (before they were served), by `ProxyFailure`. */
+    readonly failures: Readonly<Record<string, number>>;
+  };
 }
 
 /** A cumulative histogram: `buckets[i].count` observations were at most `buckets[i].le` ms; the last bound is `Infinity`; `sum` in ms. */

@@ -12,6 +12,9 @@ import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
+import { peerLogFields, peerOf, type Peer } from '../transport/peer.js';
+import { handOver, proxyInfo } from '../transport/proxy-protocol.js';
+import type { ProxyInfo } from '../transport/proxy-header.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
@@ -155,6 +158,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     const adopted = readIntoSharedBuffer(accepted, onRead, { noDelay: true, keepAlive: settings.keepAlive });
     this.#readsShared = adopted !== undefined;
     const socket = adopted ?? accepted;
+    // What came after a PROXY header, in the read that brought it: read first, before the socket's own reads.
+    const early = handOver(accepted, socket);
     // Node's own read path (TLS, or where adoption cannot apply): chunks of their own.
     if (adopted === undefined) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
@@ -175,6 +180,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
+    if (early !== undefined) this.read(early);
     socket.resume();
     if (settings.shutdown.draining) this.drain();
   }
@@ -183,6 +189,14 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   get tls(): TlsPeer | undefined {
     return tlsPeer(this.socket);
+  }
+
+  get peer(): Peer {
+    return peerOf(this.socket);
+  }
+
+  get proxy(): ProxyInfo | undefined {
+    return proxyInfo(this.socket);
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
@@ -483,7 +497,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { peer: `${this.socket.remoteAddress}:${this.socket.remotePort}`, ...tlsLogFields(this.socket), ...fields });
+    this.#settings.logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
   }
 }
 

@@ -27,7 +27,11 @@ export type ServerEvent =
   /** A TLS handshake completed in `duration` ms (from the connection's arrival), agreeing on `protocol` (`TLSv1.3`…). */
   | { readonly type: 'handshake'; readonly duration: number; readonly protocol: string }
   /** A TLS handshake failed, or did not finish within the handshake timeout; the connection was closed. */
-  | { readonly type: 'handshake-failed'; readonly reason: HandshakeFailure };
+  | { readonly type: 'handshake-failed'; readonly reason: HandshakeFailure }
+  /** A connection's PROXY header was read (`proxyProtocol`): its version, and whether it relays a client or is the proxy's own (`local`). */
+  | { readonly type: 'proxy-header'; readonly version: 1 | 2; readonly command: 'proxy' | 'local' }
+  /** A connection that had to start with a PROXY header (`proxyProtocol`) did not, and was closed before it was served. */
+  | { readonly type: 'proxy-failed'; readonly reason: ProxyFailure };
 
 /**
  * Why a connection was not served: the pool and queue were full, it waited
@@ -45,6 +49,16 @@ export type RejectReason = 'busy' | 'queue-timeout' | 'shutting-down' | 'denied'
  * timeout (`timeout`); `other` for the rest (no shared cipher…).
  */
 export type HandshakeFailure = 'not-tls' | 'version' | 'no-certificate' | 'bad-certificate' | 'alert' | 'reset' | 'timeout' | 'other';
+
+/**
+ * Why a connection that had to start with a PROXY header was closed: its
+ * peer is not a trusted proxy (`untrusted`, closed unread); it sent
+ * something else, or nothing (`missing`); a header that breaks the format
+ * (`malformed`) or is longer than allowed (`oversized`); it closed halfway
+ * through one (`truncated`); or the header was not complete within the
+ * header timeout (`timeout`).
+ */
+export type ProxyFailure = 'untrusted' | 'missing' | 'malformed' | 'oversized' | 'truncated' | 'timeout';
 
 /**
  * Why a served connection closed: `end` when the peer finished and every

@@ -15,6 +15,7 @@ import { createListener, listen } from './listener.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
 import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
+import { ProxyProtocol, type ProxyProtocolOptions } from '../transport/proxy-protocol.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
 export interface ServeOptions {
@@ -86,6 +87,18 @@ export interface ServeOptions {
    * it could not read a plain line). 0 = no limit. Default 0.
    */
   maxConnsPerIp?: number;
+  /**
+   * Behind a proxy that speaks the PROXY protocol (HAProxy's `send-proxy`
+   * or `send-proxy-v2`, in TCP mode): every connection must start with a
+   * PROXY header, v1 or v2, from a peer in `trustedProxies` (default
+   * loopback), within `headerTimeout` (default 3 s); any other is closed
+   * and counted by reason (`proxy-failed`). The client the header names is
+   * the connection's peer for access control, logs and
+   * `connectionContext().peer`; the header itself is
+   * `connectionContext().proxy`. The header precedes TLS. `true` takes the
+   * defaults; see {@link ProxyProtocolOptions}. Default: off.
+   */
+  proxyProtocol?: boolean | ProxyProtocolOptions;
 }
 
 /** The defaults of {@link ServeOptions}, as the CLI shows them. */
@@ -162,7 +175,8 @@ export function referenceProtocol({ maxLine = defaults.maxLine }: { maxLine?: nu
  * Each accepted connection is served by `protocol` (the reference echo
  * protocol unless given), at most `workers` at once. Access control
  * (`allow`, `deny`, `maxConnsPerIp`) acts on each connection as it is
- * accepted, before it is read and before a TLS handshake.
+ * accepted, before it is read and before a TLS handshake; with
+ * `proxyProtocol`, once its PROXY header has named the client.
  *
  * @example
  * ```ts
@@ -184,13 +198,16 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const handler = protocol ?? referenceProtocol(settings);
 
   // Both throw for a bad option (a range that is not one, a key that does not match its certificate) before anything listens.
+  const peerLogger = rateLimited(logger); // a flood of bad peers, a few lines
   const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
+  const proxy = options.proxyProtocol ? new ProxyProtocol(options.proxyProtocol === true ? {} : options.proxyProtocol, { events, logger: peerLogger, keepAlive: settings.keepAlive }) : undefined;
   const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
   const admission = new Admission({ ...settings, events, served: active });
-  const connectionSettings = { ...settings, events, logger: rateLimited(logger), active, shutdown }; // a flood of bad peers, a few lines
+  const connectionSettings = { ...settings, events, logger: peerLogger, active, shutdown };
   const served = connection$.pipe(
     takeUntil(stopAccepting),
+    proxy?.headers() ?? identity,
     gatePeers({
       access,
       perIp: settings.maxConnsPerIp > 0 ? new PerIpLimit(settings.maxConnsPerIp) : undefined,
@@ -213,14 +230,15 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   let accepted = 0;
   server.on('connection', () => accepted++);
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
-  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined });
+  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, proxy: proxy !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
     function* () {
       yield admission;
+      if (proxy !== undefined) yield proxy;
       yield* active;
     },
-    [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER],
+    [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER, proxy?.timeout ?? 0],
   );
 
   let closed: Promise<ShutdownResult> | undefined;
