@@ -1,4 +1,5 @@
 import { parseCidrList } from '../access/access-control.js';
+import { UsageError } from './flags.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
@@ -6,6 +7,7 @@ import { defaults, serve } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
 import { readCertificates } from '../transport/certificates.js';
+import { proxyProtocolDefaults } from '../transport/proxy-protocol.js';
 import { certificateFiles, parseClientAuth, parseFileList, parseTlsVersion, positive, tlsOptions } from './tls-flags.js';
 
 /** Linux holds the keep-alive delay in whole seconds, at most 32,767 (MAX_TCP_KEEPIDLE). */
@@ -42,6 +44,9 @@ const flags = {
   allow: { description: 'serve only peers in these address ranges (CIDR, comma-separated: 10.0.0.0/8,::1)', parse: parseCidrList },
   deny: { description: 'close peers in these address ranges at once, unread (CIDR, comma-separated; wins over --allow)', parse: parseCidrList },
   maxConnsPerIp: { description: 'connections at once from one address; past it: ERR too many connections (0 = no limit)', default: '0', parse: (t: string) => parseCount(t, { min: 0 }) },
+  proxyProtocol: { description: 'every connection starts with a PROXY header (v1 or v2: HAProxy send-proxy, send-proxy-v2) naming the client', boolean: true, default: 'false', parse: Boolean },
+  trustedProxies: { description: 'with --proxy-protocol: peers whose PROXY headers are believed, others closed (CIDR, comma-separated; default 127.0.0.0/8,::1)', parse: parseCidrList },
+  proxyHeaderTimeout: { description: 'with --proxy-protocol: a PROXY header unfinished for this long closes the connection', default: '3s', parse: positive(parseDuration) },
 };
 
 function parseLogFormat(text: string): 'text' | 'json' {
@@ -60,6 +65,7 @@ export const serveCommand: Command<typeof flags> = {
   async run(options) {
     const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
     const certificates = certificateFiles(options);
+    if (options.trustedProxies !== undefined && !options.proxyProtocol) throw new UsageError('--trusted-proxies needs --proxy-protocol');
     const server = await serve({
       ...options.addr,
       workers: options.workers,
@@ -81,8 +87,12 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.allow === undefined ? {} : { allow: options.allow }),
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
+      ...(options.proxyProtocol ? { proxyProtocol: { trustedProxies: options.trustedProxies, headerTimeout: options.proxyHeaderTimeout } } : {}),
     });
-    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
+    const transport = {
+      ...(certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth }),
+      ...(options.proxyProtocol ? { proxyProtocol: (options.trustedProxies ?? proxyProtocolDefaults.trustedProxies).join(',') } : {}),
+    };
     logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
     if (options.metricsAddr) {
       // Closes itself with the server.

@@ -154,9 +154,16 @@ export class ProxyProtocol implements Expiring {
   }
 
   #start(accepted: Socket): void {
-    if (!this.#trusted.allows(accepted.remoteAddress)) {
+    const address = accepted.remoteAddress;
+    if (address === undefined) {
+      // Gone before it was accepted (a port probe): it sent nothing, which is not worth a log line.
+      this.#options.events.next({ type: 'proxy-failed', reason: 'missing' });
+      accepted.destroy();
+      return;
+    }
+    if (!this.#trusted.allows(address)) {
       this.#options.events.next({ type: 'proxy-failed', reason: 'untrusted' });
-      this.#options.logger.log('warn', 'PROXY header refused', { peer: `${accepted.remoteAddress}:${accepted.remotePort}`, reason: 'untrusted', detail: 'the peer is not in the trusted proxies' });
+      this.#options.logger.log('warn', 'PROXY header refused', { peer: `${address}:${accepted.remotePort}`, reason: 'untrusted', detail: 'the peer is not in the trusted proxies' });
       accepted.destroy();
       return;
     }
