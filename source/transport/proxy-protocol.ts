@@ -27,7 +27,7 @@ export interface ProxyProtocolOptions {
    * loopback: `127.0.0.0/8` and `::1`.
    */
   readonly trustedProxies?: readonly string[] | undefined;
-  /** Longest wait (ms) from a connection's arrival to the end of its header; then it is closed as `timeout`. Default 3 s. */
+  /** Longest wait (ms) from a connection's arrival to the end of its header; then it is closed as `timeout` (0 = no limit). Default 3 s. */
   readonly headerTimeout?: number | undefined;
 }
 
