@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Observable, Observer, Unsubscribable } from 'rxjs';
+import type { Peer } from './transport/peer.js';
+import type { ProxyInfo } from './transport/proxy-header.js';
 import type { TlsPeer } from './transport/tls-peer.js';
 
 /**
@@ -24,8 +26,30 @@ import type { TlsPeer } from './transport/tls-peer.js';
  * 3. After each chunk it calls {@link decoded} once.
  */
 export interface ConnectionContext {
-  /** The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS. */
+  /**
+   * The peer's socket: a `net.Socket`, or a `tls.TLSSocket` under TLS.
+   * Behind a proxy, its `remoteAddress` is the proxy's: see {@link peer}.
+   */
   readonly socket: Socket;
+  /**
+   * The client: its address and port, as the PROXY header named them on a
+   * server with `proxyProtocol`, else the socket's own. What the logs and
+   * access control use.
+   */
+  readonly peer: Peer;
+  /**
+   * On a server with `proxyProtocol`, what the connection's PROXY header
+   * said: its version and command, the client's and the proxy's addresses
+   * (`source`, `destination`), and a v2 header's TLVs (`alpn`,
+   * `authority`, `uniqueId`, `ssl`, and all of them as `tlvs`);
+   * `undefined` otherwise.
+   *
+   * @example
+   * ```ts
+   * const trace = connectionContext()?.proxy?.uniqueId?.toString('latin1');
+   * ```
+   */
+  readonly proxy: ProxyInfo | undefined;
   /**
    * Under TLS, what the handshake established: protocol version, cipher,
    * the server name asked for, and the peer's certificate (its `subject`

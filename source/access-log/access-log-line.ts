@@ -26,8 +26,8 @@ export function accessLogLine(event: ClosedEvent, format: AccessLogFormat, time:
   if (format === 'json') {
     return jsonLine({
       time: time.toISOString(),
-      address: peer?.address ?? null,
-      port: peer?.port ?? null,
+      address: peer.address ?? null,
+      port: peer.port ?? null,
       duration,
       bytesIn: event.bytesIn,
       bytesOut: event.bytesOut,
@@ -35,6 +35,6 @@ export function accessLogLine(event: ClosedEvent, format: AccessLogFormat, time:
       reason: event.reason,
     });
   }
-  const who = peer === undefined ? '-' : textValue(formatAddress(peer));
+  const who = peer.address === undefined || peer.port === undefined ? '-' : textValue(formatAddress({ address: peer.address, port: peer.port }));
   return `${time.toISOString()} peer=${who} duration=${duration.toFixed(3)}ms in=${event.bytesIn} out=${event.bytesOut} requests=${event.requests} reason=${textValue(event.reason)}`;
 }

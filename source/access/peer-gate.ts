@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { filter, identity, type MonoTypeOperatorFunction } from 'rxjs';
 import type { ServerEvent } from '../server/events.js';
+import { peerAddress } from '../transport/peer.js';
 import type { AccessControl } from './access-control.js';
 import type { PerIpLimit } from './per-ip-limit.js';
 
@@ -22,7 +23,7 @@ export interface PeerGateOptions {
  * Access control on the stream of accepted sockets, before any byte is read
  * (they arrive paused) and before a TLS handshake: a peer outside the
  * allowed ranges is closed at once, one past its per-address limit is
- * turned away; each is counted as `rejected` with its reason. Without rules
+ * turned away (the client's address, behind a PROXY header); each is counted as `rejected` with its reason. Without rules
  * it is no stage at all.
  */
 export function gatePeers({ access, perIp, events, answer }: PeerGateOptions): MonoTypeOperatorFunction<Socket> {
@@ -33,7 +34,7 @@ export function gatePeers({ access, perIp, events, answer }: PeerGateOptions): M
     return false;
   };
   return filter((socket) => {
-    const address = socket.remoteAddress; // undefined: the peer is gone already
+    const address = peerAddress(socket); // the client behind a PROXY header; undefined: the peer is gone already
     if (access !== undefined && !access.allows(address)) return refuse(socket, 'denied');
     if (perIp === undefined) return true;
     if (address === undefined) return refuse(socket, 'denied');

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseCidrList } from '../access/access-control.js';
 import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
+import { UsageError } from './flags.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
 import { serveMetrics } from '../metrics/metrics-endpoint.js';
@@ -10,6 +11,7 @@ import { defaults, serve, type Server } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
 import { readCertificates } from '../transport/certificates.js';
+import { proxyProtocolDefaults } from '../transport/proxy-protocol.js';
 import { certificateFiles, parseClientAuth, parseFileList, parseTlsVersion, positive, tlsOptions } from './tls-flags.js';
 
 /** Linux holds the keep-alive delay in whole seconds, at most 32,767 (MAX_TCP_KEEPIDLE). */
@@ -50,6 +52,9 @@ const flags = {
   deny: { description: 'close peers in these address ranges at once, unread (CIDR, comma-separated; wins over --allow)', parse: parseCidrList },
   maxConnsPerIp: { description: 'connections at once from one address; past it: ERR too many connections (0 = no limit)', default: '0', parse: (t: string) => parseCount(t, { min: 0 }) },
   accessLog: { description: 'one line per closed connection, in --log-format, appended to this file (- = stdout); SIGUSR1 reopens it (logrotate)', parse: parseAccessLog },
+  proxyProtocol: { description: 'every connection starts with a PROXY header (v1 or v2: HAProxy send-proxy, send-proxy-v2) naming the client', boolean: true, default: 'false', parse: Boolean },
+  trustedProxies: { description: 'with --proxy-protocol: peers whose PROXY headers are believed, others closed (CIDR, comma-separated; default 127.0.0.0/8,::1)', parse: parseCidrList },
+  proxyHeaderTimeout: { description: 'with --proxy-protocol: a PROXY header unfinished for this long closes the connection', default: '3s', parse: positive(parseDuration) },
 };
 
 /** A file's path, or `-` for standard output. */
@@ -80,7 +85,11 @@ export const serveCommand: Command<typeof flags> = {
   async run(options) {
     const logger = options.logFormat === 'json' ? jsonLogger() : textLogger();
     const certificates = certificateFiles(options);
-    const transport = certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth };
+    if (options.trustedProxies !== undefined && !options.proxyProtocol) throw new UsageError('--trusted-proxies needs --proxy-protocol');
+    const transport = {
+      ...(certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth }),
+      ...(options.proxyProtocol ? { proxyProtocol: (options.trustedProxies ?? proxyProtocolDefaults.trustedProxies).join(',') } : {}),
+    };
     if (cluster.isPrimary && options.processes > 1) {
       const ending = await runPrimary({
         processes: options.processes,
@@ -118,6 +127,7 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
       ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
+      ...(options.proxyProtocol ? { proxyProtocol: { trustedProxies: options.trustedProxies, headerTimeout: options.proxyHeaderTimeout } } : {}),
     };
     // SIGHUP re-reads the certificate files: new handshakes use them, open connections keep theirs.
     const reload = (server: Server): void => {

@@ -41,6 +41,12 @@ export interface MetricsState {
   /** Access log lines written, and lines dropped (a slow or failing sink). */
   accessLogWritten: number;
   accessLogDropped: number;
+  /** PROXY headers read, by version (`v1`, `v2`). */
+  readonly proxyHeaders: Record<string, number>;
+  /** PROXY headers with the `LOCAL` command (the proxy's own connections). */
+  proxyLocal: number;
+  /** Connections closed for their PROXY header, by `ProxyFailure`. */
+  readonly proxyFailures: Record<string, number>;
 }
 
 /** A state with nothing counted yet. */
@@ -69,6 +75,9 @@ export function emptyState(): MetricsState {
     draining: false,
     accessLogWritten: 0,
     accessLogDropped: 0,
+    proxyHeaders: {},
+    proxyLocal: 0,
+    proxyFailures: {},
   };
 }
 
@@ -122,6 +131,15 @@ export function accumulate(state: MetricsState, event: ServerEvent): MetricsStat
     case 'access-log':
       state.accessLogWritten += event.written;
       state.accessLogDropped += event.dropped;
+      break;
+    case 'proxy-header': {
+      const version = event.version === 1 ? 'v1' : 'v2';
+      state.proxyHeaders[version] = (state.proxyHeaders[version] ?? 0) + 1;
+      if (event.command === 'local') state.proxyLocal++;
+      break;
+    }
+    case 'proxy-failed':
+      state.proxyFailures[event.reason] = (state.proxyFailures[event.reason] ?? 0) + 1;
       break;
   }
   return state;

@@ -16,7 +16,8 @@ import type { MetricsSnapshot } from './snapshot.js';
  *
  * A TLS server's line goes on with its handshakes since the start:
  * `… Handshakes=57 Protocols=TLSv1.3:57 HandshakeFailed=timeout:1 HandshakeAvg=3.20ms`;
- * one with an access log, with its lines: `… AccessLog=written:54,dropped:0`.
+ * one with an access log, with its lines: `… AccessLog=written:54,dropped:0`;
+ * one behind a proxy, with its PROXY headers: `… Proxy=v2:57 ProxyLocal=12 ProxyFailed=untrusted:1`.
  */
 export function metricsLine(snapshot: MetricsSnapshot): string {
   const { connections, rates, latency } = snapshot;
@@ -43,6 +44,7 @@ export function metricsLine(snapshot: MetricsSnapshot): string {
     ...(snapshot.processes === undefined ? [] : [`Processes=${snapshot.processes.filter((figures) => figures.role === 'worker').length}`]),
     ...(snapshot.tls === undefined ? [] : tlsFields(snapshot.tls)),
     ...(snapshot.accessLog === undefined ? [] : [`AccessLog=written:${snapshot.accessLog.written},dropped:${snapshot.accessLog.dropped}`]),
+    ...(snapshot.proxy === undefined ? [] : proxyFields(snapshot.proxy)),
   ].join(' ');
 }
 
@@ -55,6 +57,11 @@ function tlsFields(tls: NonNullable<MetricsSnapshot['tls']>): string[] {
     `HandshakeFailed=${counts(tls.failures)}`,
     `HandshakeAvg=${count === 0 ? '-' : millis(sum / count)}`,
   ];
+}
+
+/** A server's PROXY headers since the start: `Proxy=v1:3,v2:120 ProxyLocal=40 ProxyFailed=timeout:1`. */
+function proxyFields(proxy: NonNullable<MetricsSnapshot['proxy']>): string[] {
+  return [`Proxy=${counts(proxy.headers)}`, `ProxyLocal=${proxy.local}`, `ProxyFailed=${counts(proxy.failures)}`];
 }
 
 function counts(byName: Readonly<Record<string, number>>): string {

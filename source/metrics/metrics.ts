@@ -30,6 +30,8 @@ export interface MetricsOptions {
   readonly tls?: boolean;
   /** The server keeps an access log: snapshots report its lines written and dropped. */
   readonly accessLog?: boolean;
+  /** The server reads PROXY headers: snapshots report them. */
+  readonly proxy?: boolean;
 }
 
 /** Event loop delay sampling period (ms): fine enough for a p99, rare enough to cost nothing. */
@@ -58,6 +60,7 @@ export function startMetrics(events$: Observable<ServerEvent>, options: MetricsO
       ...totals(state, options, (now - started) / 1000),
       ...(options.tls ? { tls: tlsTotals(state) } : {}),
       ...(options.accessLog ? { accessLog: { written: state.accessLogWritten, dropped: state.accessLogDropped } } : {}),
+      ...(options.proxy ? { proxy: { headers: { ...state.proxyHeaders }, local: state.proxyLocal, failures: { ...state.proxyFailures } } } : {}),
       interval: seconds,
       rates: {
         requests: rate(state.requests, previous.requests),

@@ -53,6 +53,12 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
     metric('tcprx_access_log_lines_total', 'counter', 'Access log lines written.', plain(snapshot.accessLog.written));
     metric('tcprx_access_log_dropped_lines_total', 'counter', 'Access log lines dropped: the sink was too slow or failed.', plain(snapshot.accessLog.dropped));
   }
+  if (snapshot.proxy !== undefined) {
+    const { proxy } = snapshot;
+    metric('tcprx_proxy_headers_total', 'counter', 'PROXY headers read, by version.', Object.entries(proxy.headers).map(([version, value]) => ({ labels: { version: version.slice(1) }, value })));
+    metric('tcprx_proxy_local_total', 'counter', 'PROXY headers with the LOCAL command: the proxy\'s own connections.', plain(proxy.local));
+    metric('tcprx_proxy_header_failures_total', 'counter', 'Connections closed for their PROXY header, by reason.', byReason(proxy.failures));
+  }
   metric('tcprx_workers', 'gauge', 'Size of the worker pool.', plain(snapshot.workers.size));
   metric('tcprx_workers_in_use', 'gauge', 'Workers serving a connection.', plain(snapshot.workers.inUse));
   metric('tcprx_queue_size', 'gauge', 'Connections that may wait for a worker.', plain(snapshot.queue.size));

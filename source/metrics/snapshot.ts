@@ -90,6 +90,15 @@ export interface MetricsSnapshot {
    * plus dropped is the connections closed, once the log has caught up.
    */
   readonly accessLog?: { readonly written: number; readonly dropped: number };
+  /** A server with `proxyProtocol`: its PROXY headers since the start; absent otherwise. */
+  readonly proxy?: {
+    /** Headers read, by version (`v1`, `v2`). */
+    readonly headers: Readonly<Record<string, number>>;
+    /** Of them, `LOCAL` ones: the proxy's own connections (HAProxy's health checks). */
+    readonly local: number;
+    /** Connections closed for their header (before they were served), by `ProxyFailure`. */
+    readonly failures: Readonly<Record<string, number>>;
+  };
   /**
    * A server of several processes (`tcp-rx serve --processes`): each one's
    * figures; the rest of the snapshot is the whole server's. Absent for a

@@ -6,14 +6,16 @@ import { withConnectionContext, type ConnectionContext } from '../connection-con
 import { ProtocolError } from '../errors.js';
 import { clock } from '../protocols/clock.js';
 import type { Logger } from '../logger.js';
-import { formatAddress } from '../address.js';
-import type { CloseReason, Peer, ServerEvent } from './events.js';
+import type { CloseReason, ServerEvent } from './events.js';
 import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
 import { HIBERNATE_AFTER, isStateless } from './stateless.js';
+import { peerLogFields, peerOf, type Peer } from '../transport/peer.js';
+import { proxyInfo, takeEarlyBytes } from '../transport/proxy-protocol.js';
+import type { ProxyInfo } from '../transport/proxy-header.js';
 
 /**
  * A protocol: what a connection does with the bytes it receives. Compose one
@@ -163,13 +165,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #forced = false;
   #reason: CloseReason | undefined;
   /**
-   * The peer, read once as the connection opens: a socket no longer knows
-   * it once closed, when the access log asks. Two fields, not an object: the
-   * address is the socket's own string. The one place the peer is kept, for
-   * the logs and the access log alike.
+   * The client (behind a PROXY header, the one it names), read once as the
+   * connection opens: a socket no longer knows its peer once closed, when
+   * the access log asks.
    */
-  readonly #peerAddress: string | undefined;
-  readonly #peerPort: number;
+  readonly #peer: Peer;
   /** When the connection was opened: its duration, for the access log. */
   readonly #openedAt = performance.now();
 
@@ -177,11 +177,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#settings = settings;
     this.#done = done;
     this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    // What came after a PROXY header, in the read that brought it: the connection's first chunk.
+    const early = takeEarlyBytes(socket);
     // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
     if (!this.#readsShared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
-    this.#peerAddress = socket.remoteAddress;
-    this.#peerPort = socket.remotePort ?? 0;
+    this.#peer = peerOf(socket);
     this.#protocol = protocol;
     this.#stateless = isStateless(protocol);
     settings.active.add(this);
@@ -195,6 +196,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (this.#stateless) this.#asleep = true;
     else this.#subscribe();
     socket.resume();
+    // After resume(): a read that fills the connection pauses the socket again, and it stays paused.
+    if (early !== undefined) this.read(early);
     if (settings.shutdown.draining) this.drain();
   }
 
@@ -209,6 +212,14 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   get tls(): TlsPeer | undefined {
     return tlsPeer(this.socket);
+  }
+
+  get peer(): Peer {
+    return this.#peer;
+  }
+
+  get proxy(): ProxyInfo | undefined {
+    return proxyInfo(this.socket);
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
@@ -381,7 +392,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#settings.events.next({
       type: 'closed',
       reason: this.#reason ?? 'end',
-      peer: this.#peer(),
+      peer: this.#peer,
       duration: performance.now() - this.#openedAt,
       // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
       bytesIn: socket.bytesRead,
@@ -566,13 +577,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#reason ??= reason;
   }
 
-  #peer(): Peer | undefined {
-    return this.#peerAddress === undefined ? undefined : { address: this.#peerAddress, port: this.#peerPort };
-  }
-
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    const peer = this.#peer();
-    this.#settings.logger.log(level, message, { peer: peer === undefined ? '-' : formatAddress(peer), ...tlsLogFields(this.socket), ...fields });
+    this.#settings.logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Peer } from '../transport/peer.js';
 /**
  * What happens to connections, as a stream: the single source of every metric.
  *
@@ -36,7 +37,7 @@ export type ServerEvent =
   | {
       readonly type: 'closed';
       readonly reason: CloseReason;
-      readonly peer: Peer | undefined;
+      readonly peer: Peer;
       readonly duration: number;
       readonly bytesIn: number;
       readonly bytesOut: number;
@@ -51,17 +52,11 @@ export type ServerEvent =
    * sink was too slow (past its buffer) or failed (a full disk). Lines written
    * plus lines dropped are the connections closed.
    */
-  | { readonly type: 'access-log'; readonly written: number; readonly dropped: number };
-
-/**
- * A connection's peer: the address and port it connected from (or, once a
- * proxy has said so, the real client's). `undefined` where the socket knew
- * none (reset before it was served).
- */
-export interface Peer {
-  readonly address: string;
-  readonly port: number;
-}
+  | { readonly type: 'access-log'; readonly written: number; readonly dropped: number }
+  /** A connection's PROXY header was read (`proxyProtocol`): its version, and whether it relays a client or is the proxy's own (`local`). */
+  | { readonly type: 'proxy-header'; readonly version: 1 | 2; readonly command: 'proxy' | 'local' }
+  /** A connection that had to start with a PROXY header (`proxyProtocol`) did not, and was closed before it was served. */
+  | { readonly type: 'proxy-failed'; readonly reason: ProxyFailure };
 
 /**
  * Why a connection was not served: the pool and queue were full, it waited
@@ -79,6 +74,16 @@ export type RejectReason = 'busy' | 'queue-timeout' | 'shutting-down' | 'denied'
  * timeout (`timeout`); `other` for the rest (no shared cipher…).
  */
 export type HandshakeFailure = 'not-tls' | 'version' | 'no-certificate' | 'bad-certificate' | 'alert' | 'reset' | 'timeout' | 'other';
+
+/**
+ * Why a connection that had to start with a PROXY header was closed: its
+ * peer is not a trusted proxy (`untrusted`, closed unread); it sent
+ * something else, or nothing (`missing`); a header that breaks the format
+ * (`malformed`) or is longer than allowed (`oversized`); it closed halfway
+ * through one (`truncated`); or the header was not complete within the
+ * header timeout (`timeout`).
+ */
+export type ProxyFailure = 'untrusted' | 'missing' | 'malformed' | 'oversized' | 'truncated' | 'timeout';
 
 /**
  * Why a served connection closed: `end` when the peer finished and every

@@ -17,6 +17,7 @@ import { stateless } from './stateless.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
 import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
+import { ProxyProtocol, type ProxyProtocolOptions } from '../transport/proxy-protocol.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
 export interface ServeOptions {
@@ -114,6 +115,18 @@ export interface ServeOptions {
    * ```
    */
   accessLog?: AccessLogTarget | AccessLogOptions;
+  /**
+   * Behind a proxy that speaks the PROXY protocol (HAProxy's `send-proxy`
+   * or `send-proxy-v2`, in TCP mode): every connection must start with a
+   * PROXY header, v1 or v2, from a peer in `trustedProxies` (default
+   * loopback), within `headerTimeout` (default 3 s); any other is closed
+   * and counted by reason (`proxy-failed`). The client the header names is
+   * the connection's peer for access control, logs and
+   * `connectionContext().peer`; the header itself is
+   * `connectionContext().proxy`. The header precedes TLS. `true` takes the
+   * defaults; see {@link ProxyProtocolOptions}. Default: off.
+   */
+  proxyProtocol?: boolean | ProxyProtocolOptions;
 }
 
 /** The defaults of {@link ServeOptions}, as the CLI shows them. */
@@ -200,7 +213,8 @@ export function referenceProtocol({ maxLine = defaults.maxLine }: { maxLine?: nu
  * Each accepted connection is served by `protocol` (the reference echo
  * protocol unless given), at most `workers` at once. Access control
  * (`allow`, `deny`, `maxConnsPerIp`) acts on each connection as it is
- * accepted, before it is read and before a TLS handshake.
+ * accepted, before it is read and before a TLS handshake; with
+ * `proxyProtocol`, once its PROXY header has named the client.
  *
  * @example
  * ```ts
@@ -222,15 +236,18 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const handler = protocol ?? referenceProtocol(settings);
 
   // Both throw for a bad option (a range that is not one, a key that does not match its certificate) before anything listens.
+  const peerLogger = rateLimited(logger); // a flood of bad peers, a few lines
   const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
+  const proxy = options.proxyProtocol ? new ProxyProtocol(options.proxyProtocol === true ? {} : options.proxyProtocol, { events, logger: peerLogger }) : undefined;
   const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
   // Opened before listening, so that a path that cannot be opened fails serve() with nothing served.
   const accessLog = options.accessLog === undefined ? undefined : await AccessLog.open(options.accessLog, { events, logger });
   const admission = new Admission({ ...settings, events, served: active });
-  const connectionSettings = { ...settings, events, logger: rateLimited(logger), active, shutdown }; // a flood of bad peers, a few lines
+  const connectionSettings = { ...settings, events, logger: peerLogger, active, shutdown };
   const served = connection$.pipe(
     takeUntil(stopAccepting),
+    proxy?.headers() ?? identity,
     gatePeers({
       access,
       perIp: settings.maxConnsPerIp > 0 ? new PerIpLimit(settings.maxConnsPerIp) : undefined,
@@ -254,14 +271,15 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   let accepted = 0;
   server.on('connection', () => accepted++);
   // Started once listening: no connection can have arrived yet, and a failed listen leaves no timer behind.
-  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, accessLog: accessLog !== undefined });
+  const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, accessLog: accessLog !== undefined, proxy: proxy !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
     function* () {
       yield admission;
+      if (proxy !== undefined) yield proxy;
       yield* active;
     },
-    [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER],
+    [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER, proxy?.timeout ?? 0],
   );
 
   let closed: Promise<ShutdownResult> | undefined;

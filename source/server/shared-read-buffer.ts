@@ -65,7 +65,13 @@ function findReadSlots(): { buffer: symbol; callback: symbol } | undefined {
 export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, bytes: number) => void): boolean {
   const accepted = socket as AcceptedSocket;
   const handle = accepted._handle;
-  if (slots === undefined || handle == null || !adoptable(accepted)) return false;
+  if (slots === undefined || handle == null) return false;
+  if (accepted[slots.buffer] === readBuffer) {
+    // Reading into it already (a PROXY header was read so): from now on the reads are `onRead`'s.
+    accepted[slots.callback] = onRead;
+    return true;
+  }
+  if (!adoptable(accepted)) return false;
   accepted[slots.buffer] = readBuffer;
   accepted[slots.callback] = onRead;
   handle.useUserBuffer!(readBuffer);

@@ -5,6 +5,8 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { Logger } from '../logger.js';
 import type { ServerEvent } from '../server/events.js';
 import { handshakeFailure } from './handshake-failure.js';
+import { peerLogFields } from './peer.js';
+import { handOver, takeEarlyBytes } from './proxy-protocol.js';
 import { ServerNames } from './server-names.js';
 
 /**
@@ -133,6 +135,7 @@ export class TlsTransport {
         };
         const onSecure = (socket: TLSSocket): void => {
           const raw = settle(socket);
+          if (raw !== undefined) handOver(raw, socket); // what a PROXY header said, for the connection
           const arrived = raw?.[kArrived];
           if (arrived !== undefined) events.next({ type: 'handshake', duration: performance.now() - arrived, protocol: socket.getProtocol() ?? 'unknown' });
           subscriber.next(socket);
@@ -143,7 +146,7 @@ export class TlsTransport {
           const reason = handshakeFailure(error, socket);
           events.next({ type: 'handshake-failed', reason });
           // A peer that goes away mid-handshake is ordinary (port probes, health checks): counted, not logged.
-          if (reason !== 'reset') logger.log('warn', 'TLS handshake failed', { peer: `${raw?.remoteAddress}:${raw?.remotePort}`, reason, error: describe(error) });
+          if (reason !== 'reset') logger.log('warn', 'TLS handshake failed', { ...(raw === undefined ? {} : peerLogFields(raw)), reason, error: describe(error) });
           socket.destroy(); // a handshake timeout leaves the socket open
           completeIfDone();
         };
@@ -153,6 +156,9 @@ export class TlsTransport {
           next: (raw: RawSocket) => {
             raw[kArrived] = performance.now();
             void raw.remoteAddress; // read now, while the peer is there: a failed handshake is logged with it
+            // The start of the handshake may have come with a PROXY header: Node gives a socket's buffered bytes to the TLS socket over it first.
+            const early = takeEarlyBytes(raw);
+            if (early !== undefined) raw.unshift(early);
             handshaking.add(raw);
             pending++;
             server.emit('connection', raw);

@@ -45,6 +45,9 @@ const serveCases: Record<string, FlagCase> = {
   maxConnsPerIp: { good: '0', value: 0, bad: [['-1', /whole number/]] },
   metricsAddr: { good: '127.0.0.1:9100', value: { host: '127.0.0.1', port: 9100 }, bad: [['9100', /not an address/]] },
   accessLog: { good: '/var/log/tcp-rx/access.log', value: '/var/log/tcp-rx/access.log', bad: [[' ', /names no file/]] },
+  proxyProtocol: { good: 'true', value: true, bad: [['maybe', /not true or false/]] },
+  trustedProxies: { good: '10.0.0.0/24,::1', value: ['10.0.0.0/24', '::1'], bad: [['10.0.0.0/33', CIDR], [',', /names no address range/]] },
+  proxyHeaderTimeout: { good: '500ms', value: 500, bad: [['0', /must be more than 0/], ['3', /use a unit/], ['600h', TOO_LONG]] },
 };
 
 const benchCases: Record<string, FlagCase> = {

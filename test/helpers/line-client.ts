@@ -31,6 +31,11 @@ export class LineClient {
     return new LineClient(socket);
   }
 
+  /** A client over a socket the test connected itself (from another address, over a stream of its own…). */
+  static over(socket: Socket): LineClient {
+    return new LineClient(socket);
+  }
+
   /** A client over TLS, once its handshake is done (under TLS 1.3 the server may still refuse its certificate after that). */
   static async openTls(port: number, options: ConnectionOptions = {}): Promise<LineClient & { socket: TLSSocket }> {
     const socket = connectTls({ host: '127.0.0.1', port, ...options });

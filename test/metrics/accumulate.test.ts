@@ -4,7 +4,7 @@ import type { ServerEvent } from '../../source/index.js';
 
 const fold = (events: ServerEvent[]) => events.reduce(accumulate, emptyState());
 /** A `closed` event with `reason`, its other figures those of a connection that did nothing. */
-const closed = (reason: string): ServerEvent => ({ type: 'closed', reason, peer: { address: '127.0.0.1', port: 1 }, duration: 1, bytesIn: 0, bytesOut: 0, requests: 0 });
+const closed = (reason: string): ServerEvent => ({ type: 'closed', reason, peer: { address: '127.0.0.1', port: 1, proxied: false }, duration: 1, bytesIn: 0, bytesOut: 0, requests: 0 });
 
 t.test('reads and writes add up bytes, requests and replies', async (t) => {
   const state = fold([

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defer, map } from 'rxjs';
+import t, { type Test } from 'tap';
+import { connectionContext, lines, type Protocol } from '../../source/index.js';
+import { LineClient } from '../helpers/line-client.js';
+import { recordEvents, startServer } from '../helpers/server.js';
+
+/** Debian's haproxy (.ci/run installs it). */
+const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+
+/** Answers each line with the connection's peer and what its PROXY header said. */
+const whoami: Protocol = (chunks) =>
+  defer(() => {
+    const context = connectionContext()!;
+    return chunks.pipe(
+      lines(),
+      map((line) => {
+        const { peer, proxy } = context;
+        return `${peer.address}:${peer.port} v${proxy?.version} ${proxy?.command} id=${proxy?.uniqueId?.toString('latin1')} ${line.toString()}\n`;
+      }),
+    );
+  });
+
+/** A port free now (haproxy cannot bind port 0 and tell us which it got): listened on, then let go. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+/** haproxy in the foreground with `config`, from a temp dir; stopped (by its PID) when the test ends. */
+async function startHaproxy(t: Test, config: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tcp-rx-haproxy-'));
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, config);
+  const child = spawn(HAPROXY, ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = once(child, 'exit');
+  t.teardown(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Up once it has bound its frontends: one takes connections.
+  const port = Number(/bind 127\.0\.0\.1:(\d+)/.exec(config)![1]);
+  for (const deadline = Date.now() + 5000; ; ) {
+    if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
+    const socket = connect(port, '127.0.0.1');
+    const up = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      socket.once('error', () => resolve(false));
+    });
+    socket.destroy();
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`haproxy did not listen: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A client of `port` from 127.0.0.2, so that its address is not haproxy's. */
+async function clientFrom127002(port: number): Promise<LineClient> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+  await once(socket, 'connect');
+  return LineClient.over(socket);
+}
+
+t.test('behind a real haproxy in TCP mode, send-proxy and send-proxy-v2: the client is seen with its own address and port', async (t) => {
+  const server = await startServer(t, { proxyProtocol: { trustedProxies: ['127.0.0.1/32'] } }, whoami);
+  const recorder = recordEvents(server);
+  const [v1, v2] = [await freePort(), await freePort()];
+  await startHaproxy(
+    t,
+    `defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+
+frontend v1
+  bind 127.0.0.1:${v1}
+  default_backend v1
+
+backend v1
+  server tcprx 127.0.0.1:${server.address.port} send-proxy
+
+frontend v2
+  bind 127.0.0.1:${v2}
+  unique-id-format conn-%ci-%cp
+  default_backend v2
+
+backend v2
+  option tcp-check
+  tcp-check send-binary 6865616c74680a
+  tcp-check expect string health
+  server tcprx 127.0.0.1:${server.address.port} send-proxy-v2 proxy-v2-options unique-id check inter 200ms
+`,
+  );
+  for (const [port, version, id] of [[v1, 1, undefined], [v2, 2, 'conn-127.0.0.2-']] as const) {
+    const client = await clientFrom127002(port);
+    client.send('who am I?\n');
+    const [reply] = await client.readLines(1);
+    const { localPort } = client.socket;
+    t.equal(reply, `127.0.0.2:${localPort} v${version} proxy id=${id === undefined ? 'undefined' : `${id}${localPort}`} who am I?`, `send-proxy${version === 2 ? '-v2' : ''}`);
+    client.close();
+  }
+  // haproxy's health checks (one line, its answer expected), with send-proxy-v2: LOCAL headers, served with the socket's addresses.
+  await recorder.waitFor((event) => event.type === 'proxy-header' && event.command === 'local');
+  const refused = Object.keys(server.snapshot().proxy?.failures ?? {}).filter((reason) => reason !== 'missing');
+  t.same(refused, [], 'no header refused (a connection haproxy gave up before sending its header would be `missing`)');
+});
