@@ -1,17 +1,11 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { connect } from 'node:net';
 import { defer, map } from 'rxjs';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { connectionContext, lines, type Protocol } from '../../source/index.js';
+import { freePort, startHaproxy } from '../helpers/haproxy.js';
 import { LineClient } from '../helpers/line-client.js';
 import { recordEvents, startServer } from '../helpers/server.js';
-
-/** Debian's haproxy (.ci/run installs it). */
-const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 
 /** Answers each line with the connection's peer and what its PROXY header said. */
 const whoami: Protocol = (chunks) =>
@@ -25,49 +19,6 @@ const whoami: Protocol = (chunks) =>
       }),
     );
   });
-
-/** A port free now (haproxy cannot bind port 0 and tell us which it got): listened on, then let go. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
-
-/** haproxy in the foreground with `config`, from a temp dir; stopped (by its PID) when the test ends. */
-async function startHaproxy(t: Test, config: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tcp-rx-haproxy-'));
-  const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, config);
-  const child = spawn(HAPROXY, ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = once(child, 'exit');
-  t.teardown(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  // Up once it has bound its frontends: one takes connections.
-  const port = Number(/bind 127\.0\.0\.1:(\d+)/.exec(config)![1]);
-  for (const deadline = Date.now() + 5000; ; ) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
-    const socket = connect(port, '127.0.0.1');
-    const up = await new Promise<boolean>((resolve) => {
-      socket.once('connect', () => resolve(true));
-      socket.once('error', () => resolve(false));
-    });
-    socket.destroy();
-    if (up) return;
-    if (Date.now() > deadline) throw new Error(`haproxy did not listen: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A client of `port` from 127.0.0.2, so that its address is not haproxy's. */
 async function clientFrom127002(port: number): Promise<LineClient> {
