@@ -1,4 +1,18 @@
+import { defer, map } from 'rxjs';
+import { connectionContext, lines, type ConnectionContext, type Protocol } from '../../source/index.js';
 import { crc32c } from '../../source/transport/crc32c.js';
+
+/** A protocol that answers each line with what `describe` says of the connection (its peer, its PROXY header), then the line. */
+export function whoami(describe: (context: ConnectionContext) => string): Protocol {
+  return (chunks) =>
+    defer(() => {
+      const context = connectionContext()!;
+      return chunks.pipe(
+        lines(),
+        map((line) => `${describe(context)} ${line.toString()}\n`),
+      );
+    });
+}
 
 /** A PROXY v1 line: `PROXY TCP4 <source> <destination> <source port> <destination port>\r\n`. */
 export function v1Header(source: string, destination: string, sourcePort: number, destinationPort: number): Buffer {

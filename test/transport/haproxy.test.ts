@@ -1,24 +1,13 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { defer, map } from 'rxjs';
 import t from 'tap';
-import { connectionContext, lines, type Protocol } from '../../source/index.js';
 import { freePort, startHaproxy } from '../helpers/haproxy.js';
 import { LineClient } from '../helpers/line-client.js';
+import { whoami as whoamiWith } from '../helpers/proxy-header.js';
 import { recordEvents, startServer } from '../helpers/server.js';
 
 /** Answers each line with the connection's peer and what its PROXY header said. */
-const whoami: Protocol = (chunks) =>
-  defer(() => {
-    const context = connectionContext()!;
-    return chunks.pipe(
-      lines(),
-      map((line) => {
-        const { peer, proxy } = context;
-        return `${peer.address}:${peer.port} v${proxy?.version} ${proxy?.command} id=${proxy?.uniqueId?.toString('latin1')} ${line.toString()}\n`;
-      }),
-    );
-  });
+const whoami = whoamiWith(({ peer, proxy }) => `${peer.address}:${peer.port} v${proxy?.version} ${proxy?.command} id=${proxy?.uniqueId?.toString('latin1')}`);
 
 /** A client of `port` from 127.0.0.2, so that its address is not haproxy's. */
 async function clientFrom127002(port: number): Promise<LineClient> {

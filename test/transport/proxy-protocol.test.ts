@@ -2,26 +2,15 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
-import { defer, map } from 'rxjs';
 import t from 'tap';
-import { connectionContext, lines, type Logger, type Protocol, type ServerEvent } from '../../source/index.js';
+import { type Logger, type ServerEvent } from '../../source/index.js';
 import { createCa } from '../helpers/certificates.js';
 import { LineClient } from '../helpers/line-client.js';
-import { inet, v1Header, v2Header } from '../helpers/proxy-header.js';
+import { inet, v1Header, v2Header, whoami as whoamiWith } from '../helpers/proxy-header.js';
 import { recordEvents, startServer } from '../helpers/server.js';
 
 /** Answers each line with who the connection's peer is and what its PROXY header said: `<address>:<port> <version>/<command> <alpn> <line>`. */
-const whoami: Protocol = (chunks) =>
-  defer(() => {
-    const context = connectionContext()!;
-    return chunks.pipe(
-      lines(),
-      map((line) => {
-        const { peer, proxy } = context;
-        return `${peer.address}:${peer.port} ${proxy?.version}/${proxy?.command} ${proxy?.alpn} ${line.toString()}\n`;
-      }),
-    );
-  });
+const whoami = whoamiWith(({ peer, proxy }) => `${peer.address}:${peer.port} ${proxy?.version}/${proxy?.command} ${proxy?.alpn}`);
 
 /** A raw client from `localAddress`. */
 async function rawClient(port: number, localAddress: string): Promise<LineClient> {
