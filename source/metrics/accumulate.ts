@@ -189,7 +189,8 @@ export function counts(from: Readonly<Record<string, number>> = {}): Record<stri
 
 /** Connections waiting for a worker: queued, less those that left the queue for a worker or were turned away from it. */
 export function waiting(state: MetricsState): number {
-  return state.queued - state.dequeued - (state.rejectReasons['shutting-down'] ?? 0);
+  // Turned away from the queue: out of time, or at a shutdown's deadline ('busy' ones never queued).
+  return state.queued - state.dequeued - (state.rejectReasons['queue-timeout'] ?? 0) - (state.rejectReasons['shutting-down'] ?? 0);
 }
 
 /** A batch's latency is the latency of each reply it carries: counted once per reply. */

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { EMPTY, filter, mergeMap, type Observable, type OperatorFunction } from 'rxjs';
+import { mergeMap, Observable, type OperatorFunction, type Subject, type Subscriber } from 'rxjs';
 import type { RejectReason, ServerEvent } from './events.js';
 import type { Expiring } from './timeout-sweeper.js';
 
@@ -12,8 +12,12 @@ export interface AdmissionOptions {
   readonly queue: number;
   /** Longest wait in the queue (ms; 0 = no limit): then `ERR server busy`. */
   readonly queueTimeout: number;
-  readonly events: { next(event: ServerEvent): void };
-  /** The connections being served (each joins when it starts and leaves when it has closed). */
+  /** The server's events: the pool publishes its own, and learns from `closed` that a worker has freed. */
+  readonly events: Subject<ServerEvent>;
+  /**
+   * The connections being served: each joins as it is handed to `serve`
+   * (synchronously) and leaves when it has closed, just before its `closed`.
+   */
   readonly served: { readonly size: number };
 }
 
@@ -39,12 +43,17 @@ const MAX_LINGERING = 1024;
 /**
  * The worker pool: `mergeMap(serve, workers)`, with a bound on what waits.
  *
- * mergeMap buffers every connection above its concurrency without limit;
- * here at most `queue` wait, in arrival order and unread (the listener pauses
- * sockets on connect), each for at most `queueTimeout`, and start as soon as
- * a worker is free. Past that a connection gets `ERR server busy` and is
- * closed. Its deadlines (the queue's, and the linger of those turned away)
- * are checked by the server's timeout sweeper, not by a timer each.
+ * The queue is kept here, not in mergeMap's buffer: at most `queue` wait,
+ * in arrival order and unread (the listener pauses sockets on connect),
+ * each for at most `queueTimeout`. Past that a connection gets
+ * `ERR server busy` and is closed. mergeMap is handed a connection only
+ * when a worker is free, so its own buffer stays empty: a connection turned
+ * away while it waited is gone from the queue, where in mergeMap's buffer
+ * it would stay (unbounded, past `queue`), and a freed worker would take
+ * each such one in turn, recursively, each completing at once (a thousand
+ * overflowed the stack and stopped the server). The deadlines (the queue's,
+ * and the linger of those turned away) are checked by the server's timeout
+ * sweeper, not by a timer each.
  */
 export class Admission implements Expiring {
   readonly #options: AdmissionOptions;
@@ -52,6 +61,12 @@ export class Admission implements Expiring {
   readonly #waiting = new Map<Socket, number>();
   /** Turned-away sockets and when each was turned away, oldest first. */
   readonly #lingering = new Map<Socket, number>();
+  /** What mergeMap takes connections from, while the pool is subscribed. */
+  #pool: Subscriber<Socket> | undefined;
+  /** No connection will arrive any more: the pool's source completes once the queue is empty. */
+  #arrivalsEnded = false;
+  /** Bound once: queued as a microtask when a worker frees, so that mergeMap has let go of it. */
+  readonly #startWaiting = (): void => this.#dequeue();
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -64,23 +79,37 @@ export class Admission implements Expiring {
 
   /** Serves each socket of the stream with `serve`, `workers` at once, the rest queued or turned away. */
   pool(serve: (socket: Socket) => Observable<never>): OperatorFunction<Socket, never> {
-    const { workers } = this.#options;
-    return (socket$) =>
-      socket$.pipe(
-        filter((socket) => this.#admit(socket)),
-        mergeMap((socket) => {
-          // Those turned away left the queue already, as `rejected`.
-          if (this.#waiting.delete(socket)) this.#options.events.next({ type: 'dequeued' });
-          // A socket turned away (or reset) while it waited has nothing left to serve.
-          return socket.writableEnded || socket.destroyed ? EMPTY : serve(socket);
-        }, workers),
-      );
+    const { workers, events } = this.#options;
+    const admitted = (socket$: Observable<Socket>): Observable<Socket> =>
+      new Observable<Socket>((pool) => {
+        this.#pool = pool;
+        this.#arrivalsEnded = false;
+        // `closed` comes just before the connection's Observable completes; a microtask later mergeMap has a free worker.
+        const freed = events.subscribe((event) => {
+          if (event.type === 'closed' && this.#waiting.size > 0) queueMicrotask(this.#startWaiting);
+        });
+        const arrivals = socket$.subscribe({
+          next: (socket) => this.#admit(socket),
+          error: (error: unknown) => pool.error(error),
+          complete: () => {
+            this.#arrivalsEnded = true;
+            this.#completeIfEmpty();
+          },
+        });
+        return () => {
+          arrivals.unsubscribe();
+          freed.unsubscribe();
+          this.#pool = undefined;
+        };
+      });
+    return (socket$) => admitted(socket$).pipe(mergeMap(serve, workers));
   }
 
   /** Turns away every waiting connection (a shutdown out of time). */
   turnAwayWaiting(): void {
     for (const socket of this.#waiting.keys()) this.#turnAway(socket, 'shutting-down');
     this.#waiting.clear();
+    this.#completeIfEmpty();
   }
 
   expire(now: number): void {
@@ -91,6 +120,7 @@ export class Admission implements Expiring {
         this.#waiting.delete(socket);
         this.#turnAway(socket, 'queue-timeout');
       }
+      this.#completeIfEmpty();
     }
     for (const [socket, since] of this.#lingering) {
       if (now - since < REJECTION_LINGER) break;
@@ -99,20 +129,42 @@ export class Admission implements Expiring {
     }
   }
 
-  #admit(socket: Socket): boolean {
+  #admit(socket: Socket): void {
     const { workers, queue, served, events } = this.#options;
     // Counted, not tracked per served connection: nothing is allocated per connection here.
+    // While any wait, every worker is busy (or freed a microtask ago): a newcomer queues behind them.
     const admitted = served.size + this.#waiting.size;
     if (admitted >= workers + queue) {
       this.#turnAway(socket, 'busy');
-      return false;
-    }
-    if (admitted >= workers) {
+    } else if (admitted < workers) {
+      this.#start(socket);
+    } else {
       this.#waiting.set(socket, performance.now());
       socket.on('error', ignore); // a reset while waiting must not crash the process
       events.next({ type: 'queued' });
     }
-    return true;
+  }
+
+  /** Hands waiting connections, oldest first, to the workers free; those turned away are gone already, those reset are dropped. */
+  #dequeue(): void {
+    const { workers, served, events } = this.#options;
+    for (const socket of this.#waiting.keys()) {
+      if (served.size >= workers) break;
+      this.#waiting.delete(socket);
+      events.next({ type: 'dequeued' });
+      this.#start(socket); // joins `served` at once
+    }
+    this.#completeIfEmpty();
+  }
+
+  /** Hands a socket to a free worker, unless it was reset (while it waited, or before it got here): nothing left to serve. */
+  #start(socket: Socket): void {
+    if (!socket.writableEnded && !socket.destroyed) this.#pool?.next(socket);
+  }
+
+  /** Once arrivals have ended, the pool's source completes with the last waiting connection handed over or turned away. */
+  #completeIfEmpty(): void {
+    if (this.#arrivalsEnded && this.#waiting.size === 0) this.#pool?.complete();
   }
 
   /** Turns away a connection that access control refused before it reached the pool (one too many from its address). */

@@ -72,7 +72,9 @@ t.test('the queue holds what was queued and neither left for a worker nor was tu
     { type: 'queued' },
     { type: 'queued' },
     { type: 'queued' },
+    { type: 'queued' },
     { type: 'dequeued' },
+    { type: 'rejected', reason: 'queue-timeout' },
     { type: 'rejected', reason: 'shutting-down' },
     { type: 'rejected', reason: 'busy' },
   ]);

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { count, filter, firstValueFrom, take, timeout } from 'rxjs';
 import t from 'tap';
 import type { ServerEvent } from '../../source/index.js';
 import { ECHO_PREFIX, LineClient } from '../helpers/line-client.js';
@@ -107,6 +110,54 @@ t.test('a flood of turned-away connections holds a bounded number of sockets', a
   t.ok(within, 'past the lingering cap, turned-away connections are closed at once, not after the linger');
   for (const client of flood) client.socket.destroy();
   served.close();
+});
+
+t.test('waiting connections start in arrival order as workers free; one reset while it waited holds up none', async (t) => {
+  const server = await startServer(t, { workers: 1, queue: 5 });
+  const events: ServerEvent[] = [];
+  server.events$.subscribe((event) => events.push(event));
+  const served = await occupyWorker(server.address.port);
+  const queued = () => events.filter((event) => event.type === 'queued').length;
+  const [reset, second, third] = [await LineClient.open(server.address.port), await LineClient.open(server.address.port), await LineClient.open(server.address.port)];
+  for (const [client, line] of [[reset, 'reset\n'], [second, 'second\n'], [third, 'third\n']] as const) client.send(line);
+  await served.until(() => queued() === 3, 2000, 'three to queue');
+  reset.socket.resetAndDestroy();
+  await reset.closed;
+
+  served.close();
+  // The reset is seen only once its worker reads (a waiting socket is not read); then the next starts.
+  const [reply] = await second.readLines(1);
+  t.equal(reply!.replace(ECHO_PREFIX, ''), 'second', 'served next');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(third.received.length, 0, 'the next waits for the next free worker');
+  second.close();
+  const [last] = await third.readLines(1);
+  t.equal(last!.replace(ECHO_PREFIX, ''), 'third');
+  third.close();
+  t.equal(events.filter((event) => event.type === 'dequeued').length, 3, 'each left the queue once');
+  t.equal(server.snapshot().queue.waiting, 0);
+});
+
+t.test('after a backlog of connections that timed out in the queue, a freed worker serves the next', async (t) => {
+  const server = await startServer(t, { workers: 1, queue: 3000, queueTimeout: 200 });
+  const served = await occupyWorker(server.address.port);
+  const queueTimeout = (event: ServerEvent): boolean => event.type === 'rejected' && event.reason === 'queue-timeout';
+  const timedOut = firstValueFrom(server.events$.pipe(filter(queueTimeout), take(2000), count(), timeout(5000)));
+  // Enough waiting connections that handing them one by one to the freed worker would overflow the stack.
+  const backlog = Array.from({ length: 2000 }, () => connect(server.address.port, '127.0.0.1').on('error', () => {}).resume());
+  t.teardown(() => backlog.forEach((socket) => socket.destroy()));
+  await Promise.all(backlog.map((socket) => once(socket, 'connect')));
+  t.equal(await timedOut, 2000, 'every waiting connection timed out');
+
+  const freed = firstValueFrom(server.events$.pipe(filter((event) => event.type === 'closed'), timeout(2000)));
+  served.close(); // the worker frees with every connection that waited already turned away
+  await freed;
+  const next = await LineClient.open(server.address.port);
+  next.send('still serving?\n');
+  const [reply] = await next.readLines(1, 2000);
+  next.close();
+  t.equal(reply!.replace(ECHO_PREFIX, ''), 'still serving?', 'served by the freed worker');
+  t.equal(server.snapshot().queue.waiting, 0, 'nothing left waiting');
 });
 
 /** A connection that holds a worker: served once, and left open. */
