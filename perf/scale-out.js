@@ -7,10 +7,11 @@
  *
  * - `tcp-rx serve` as 1 process and as `--processes 2`, under each of
  *   node:cluster's scheduling policies (round-robin in the primary, and
- *   `none`: the workers share the listening socket): 100 × 32 pipelined and
- *   10,000 active (one request in flight each), requests/s; connection
+ *   `none`: the workers share the listening socket): 100 × 1, 100 × 32
+ *   pipelined and 10,000 active (one request in flight each), requests/s,
+ *   with the server CPU each request costs, summed over processes; connection
  *   churn, 32 at once (connect, one request, close), connections/s.
- * - The HAProxy hop: 100 × 32 straight to tcp-rx, and through a real
+ * - The HAProxy hop: 100 × 1 and 100 × 32 straight to tcp-rx, and through a real
  *   haproxy in TCP mode sending PROXY v2 headers to `tcp-rx serve
  *   --proxy-protocol`: what the proxy costs, so that users know it.
  *
@@ -39,15 +40,16 @@ const HAPROXY = '/usr/sbin/haproxy';
 
 /** @param {boolean} quick */
 function setups(quick) {
+  const single = { label: '100 × 1, req/s', clients: 100, depth: 1, seconds: quick ? 1 : 4, warmup: 1 };
   const pipelined = { label: '100 × 32 pipelined, req/s', clients: 100, depth: 32, seconds: quick ? 1 : 4, warmup: 1 };
   const active = { label: '10,000 active, req/s', clients: 10_000, depth: 1, seconds: quick ? 1.5 : 5, warmup: 1 };
   const churn = { label: 'churn, 32 at once, conn/s', clients: 32, depth: 0, seconds: quick ? 1 : 4, warmup: 1 };
   /** @type {Setup[]} */
   const list = [
-    { label: '1 process', processes: 1, loads: [pipelined, active, churn] },
-    { label: '2 processes, round-robin', processes: 2, policy: 'rr', loads: [pipelined, active, churn] },
-    { label: '2 processes, shared socket', processes: 2, policy: 'none', loads: [pipelined, active, churn] },
-    { label: '1 process behind haproxy (PROXY v2)', processes: 1, haproxy: true, loads: [pipelined, churn] },
+    { label: '1 process', processes: 1, loads: [single, pipelined, active, churn] },
+    { label: '2 processes, round-robin', processes: 2, policy: 'rr', loads: [single, pipelined, active, churn] },
+    { label: '2 processes, shared socket', processes: 2, policy: 'none', loads: [single, pipelined, active, churn] },
+    { label: '1 process behind haproxy (PROXY v2)', processes: 1, haproxy: true, loads: [single, pipelined, churn] },
   ];
   return list;
 }
@@ -74,7 +76,7 @@ async function start({ processes, policy, haproxy }) {
     const dir = mkdtempSync(join(tmpdir(), 'tcp-rx-perf-haproxy-'));
     writeFileSync(
       join(dir, 'haproxy.cfg'),
-      `global\n  maxconn 20000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n` +
+      `global\n  maxconn 4000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n` +
         `frontend f\n  bind 127.0.0.1:${target}\n  default_backend b\nbackend b\n  server s 127.0.0.1:${port} send-proxy-v2\n`,
     );
     const proxy = spawn(HAPROXY, ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
