@@ -84,8 +84,14 @@ async function start({ processes, policy, haproxy }) {
     stops.push(async () => (proxy.kill('SIGKILL'), await once(proxy, 'exit'), rmSync(dir, { recursive: true, force: true })));
     pids.push(/** @type {number} */ (proxy.pid));
   }
-  await waitListening(target);
-  return { port: target, pids, stop: () => Promise.all(stops.map((stop) => stop())), log: () => log };
+  const stop = () => Promise.all(stops.map((each) => each()));
+  try {
+    await waitListening(target);
+  } catch (error) {
+    await stop(); // nothing of a setup that failed to start outlives the run
+    throw new Error(`${/** @type {Error} */ (error).message}\n${log}`);
+  }
+  return { port: target, pids, stop, log: () => log };
 }
 
 /**
