@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { mergeMap, Observable, type OperatorFunction, type Subject, type Subscriber } from 'rxjs';
+import { mergeMap, Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import type { RejectReason, ServerEvent } from './events.js';
 import type { Expiring } from './timeout-sweeper.js';
 
@@ -12,8 +12,8 @@ export interface AdmissionOptions {
   readonly queue: number;
   /** Longest wait in the queue (ms; 0 = no limit): then `ERR server busy`. */
   readonly queueTimeout: number;
-  /** The server's events: the pool publishes its own, and learns from `closed` that a worker has freed. */
-  readonly events: Subject<ServerEvent>;
+  /** Where the pool publishes its own events (`queued`, `dequeued`, `rejected`). */
+  readonly events: { next(event: ServerEvent): void };
   /**
    * The connections being served: each joins as it is handed to `serve`
    * (synchronously) and leaves when it has closed, just before its `closed`.
@@ -79,15 +79,11 @@ export class Admission implements Expiring {
 
   /** Serves each socket of the stream with `serve`, `workers` at once, the rest queued or turned away. */
   pool(serve: (socket: Socket) => Observable<never>): OperatorFunction<Socket, never> {
-    const { workers, events } = this.#options;
+    const { workers } = this.#options;
     const admitted = (socket$: Observable<Socket>): Observable<Socket> =>
       new Observable<Socket>((pool) => {
         this.#pool = pool;
         this.#arrivalsEnded = false;
-        // `closed` comes just before the connection's Observable completes; a microtask later mergeMap has a free worker.
-        const freed = events.subscribe((event) => {
-          if (event.type === 'closed' && this.#waiting.size > 0) queueMicrotask(this.#startWaiting);
-        });
         const arrivals = socket$.subscribe({
           next: (socket) => this.#admit(socket),
           error: (error: unknown) => pool.error(error),
@@ -98,11 +94,19 @@ export class Admission implements Expiring {
         });
         return () => {
           arrivals.unsubscribe();
-          freed.unsubscribe();
           this.#pool = undefined;
         };
       });
     return (socket$) => admitted(socket$).pipe(mergeMap(serve, workers));
+  }
+
+  /**
+   * A served connection has closed (called just before its Observable
+   * completes): a microtask later mergeMap has let go of it, and the oldest
+   * waiting connection takes its worker.
+   */
+  released(): void {
+    if (this.#waiting.size > 0) queueMicrotask(this.#startWaiting);
   }
 
   /** Turns away every waiting connection (a shutdown out of time). */

@@ -44,6 +44,8 @@ export interface ConnectionSettings {
   readonly keepAlive: number;
   readonly events: { next(event: ServerEvent): void };
   readonly logger: Logger;
+  /** Told once the connection has closed, just before its Observable completes: its worker is free. */
+  readonly released: () => void;
   /** Connections being served, so that shutdown and the timeout sweeper can reach them. */
   readonly active: Set<ActiveConnection>;
   /** The server's shutdown: connections served once it has begun drain at once. */
@@ -399,6 +401,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       bytesOut: socket.bytesWritten,
       requests: this.#requests,
     });
+    this.#settings.released();
     this.#done.complete();
   }
 
