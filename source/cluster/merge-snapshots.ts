@@ -117,12 +117,13 @@ export function retire(last: MetricsSnapshot, exited?: MetricsSnapshot): Metrics
 }
 
 /** The lifetime counters of `all`, added: what is summed the same way for the whole server and for the workers gone. */
-function addCounters(all: readonly MetricsSnapshot[]): Pick<MetricsSnapshot, 'requests' | 'replies' | 'bytes' | 'latencyHistogram' | 'closeReasons' | 'rejectReasons' | 'tls' | 'accessLog'> & {
+function addCounters(all: readonly MetricsSnapshot[]): Pick<MetricsSnapshot, 'requests' | 'replies' | 'bytes' | 'latencyHistogram' | 'closeReasons' | 'rejectReasons' | 'tls' | 'accessLog' | 'proxy'> & {
   connections: Pick<MetricsSnapshot['connections'], 'rejected' | 'total'>;
 } {
   const sum = (pick: (snapshot: MetricsSnapshot) => number): number => all.reduce((total, snapshot) => total + pick(snapshot), 0);
   const tls = all.filter((snapshot) => snapshot.tls !== undefined).map((snapshot) => snapshot.tls!);
   const logs = all.filter((snapshot) => snapshot.accessLog !== undefined).map((snapshot) => snapshot.accessLog!);
+  const proxies = all.filter((snapshot) => snapshot.proxy !== undefined).map((snapshot) => snapshot.proxy!);
   return {
     connections: { rejected: sum((s) => s.connections.rejected), total: sum((s) => s.connections.total) },
     requests: sum((s) => s.requests),
@@ -144,6 +145,14 @@ function addCounters(all: readonly MetricsSnapshot[]): Pick<MetricsSnapshot, 're
       logs.length === 0
         ? undefined
         : { written: logs.reduce((total, log) => total + log.written, 0), dropped: logs.reduce((total, log) => total + log.dropped, 0) },
+    proxy:
+      proxies.length === 0
+        ? undefined
+        : {
+            headers: sumCounts(proxies.map((proxy) => proxy.headers)),
+            local: proxies.reduce((total, proxy) => total + proxy.local, 0),
+            failures: sumCounts(proxies.map((proxy) => proxy.failures)),
+          },
   };
 }
 

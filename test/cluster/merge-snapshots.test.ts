@@ -74,6 +74,25 @@ t.test('percentiles come from the merged histogram, never from averaged percenti
   t.same(histogramSince(sumHistograms([fast, slow]), fast), { ...slow, sum: merged.sum - fast.sum }, 'an interval is the difference of two cumulative histograms');
 });
 
+t.test('PROXY header counts add up across the workers, as the TLS and access log ones do', async (t) => {
+  const withProxy = (events: ServerEvent[]) => {
+    const subject = new Subject<ServerEvent>();
+    const metrics = startMetrics(subject, { metricsInterval: 0, workers: 10, queue: 10, logger: silentLogger, proxy: true });
+    for (const event of events) subject.next(event);
+    const snapshot = metrics.snapshot();
+    subject.complete();
+    return snapshot;
+  };
+  const a = withProxy([{ type: 'proxy-header', version: 2, command: 'local' }, { type: 'proxy-failed', reason: 'timeout' }]);
+  const b = withProxy([{ type: 'proxy-header', version: 2, command: 'proxy' }, { type: 'proxy-header', version: 1, command: 'proxy' }]);
+  const merged = mergeSnapshots(primary, [
+    { pid: 10, snapshot: a, intervalLatency: a.latencyHistogram },
+    { pid: 11, snapshot: b, intervalLatency: b.latencyHistogram },
+  ]);
+  t.same({ ...merged.proxy }, { headers: { v1: 1, v2: 2 }, local: 1, failures: { timeout: 1 } });
+  t.equal(mergeSnapshots(primary, [{ pid: 12, snapshot: snapshotOf([1], 1), intervalLatency: histogramOf([1]) }]).proxy, undefined, 'absent where no worker reads headers');
+});
+
 t.test('histograms with different bounds are not added', async (t) => {
   t.throws(() => sumHistograms([{ buckets: [{ le: 1, count: 1 }], sum: 1, count: 1 }, { buckets: [{ le: 2, count: 1 }], sum: 1, count: 1 }]), RangeError);
 });
