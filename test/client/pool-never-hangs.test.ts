@@ -118,13 +118,16 @@ t.test('a request made as the server closes an idle connection is answered or re
   await pool.close();
 });
 
-t.test('a request sent as the server starts draining rejects with ConnectionClosedError at once', async (t) => {
+t.test('a request sent as the server starts draining is answered, or rejects with ConnectionClosedError at once', async (t) => {
   const server = await startServer(t);
   const pool = new Pool(`127.0.0.1:${server.address.port}`, { size: 2, requestTimeout: 2_000 });
   await Promise.all([pool.request('warm-1'), pool.request('warm-2')]);
   const closing = server.close();
-  const late = await outcome(pool.request('late'));
-  t.type(late, ConnectionClosedError, 'the server has stopped: a typed error, promptly');
+  // The server cuts its connections once it has stopped listening, a few turns of its loop from now:
+  // the request may arrive before the cut (answered) or meet the FIN (rejected, never retried).
+  const late = await outcome(pool.request('late'), 1_500);
+  if (late instanceof Buffer) t.equal(echoed(late), 'late', 'arrived before the cut: answered');
+  else t.type(late, ConnectionClosedError, 'met the FIN: a typed error, promptly');
   await closing;
   const after = await outcome(pool.request('after close'));
   t.type(after, Error, 'nothing listens any more: refused, not hung');
