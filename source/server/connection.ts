@@ -13,7 +13,7 @@ import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-rea
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
 import { HIBERNATE_AFTER, isStateless } from './stateless.js';
-import { peerLogFields, peerOf, type Peer } from '../transport/peer.js';
+import { ownPeer, peerLogFields, proxiedPeer, readOwnPeer, type OwnPeer, type Peer } from '../transport/peer.js';
 import { proxyInfo, takeEarlyBytes } from '../transport/proxy-protocol.js';
 import type { ProxyInfo } from '../transport/proxy-header.js';
 
@@ -167,11 +167,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #forced = false;
   #reason: CloseReason | undefined;
   /**
-   * The client (behind a PROXY header, the one it names), read once as the
-   * connection opens: a socket no longer knows its peer once closed, when
-   * the access log asks.
+   * The socket's own peer, read once as the connection opens (a socket no
+   * longer knows it once closed, when the access log asks), compactly; the
+   * client a PROXY header named stays with the socket.
    */
-  readonly #peer: Peer;
+  readonly #ownPeer: OwnPeer['address'];
+  readonly #ownPort: OwnPeer['port'];
   /** When the connection was opened: its duration, for the access log. */
   readonly #openedAt = performance.now();
 
@@ -184,7 +185,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
     if (!this.#readsShared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
-    this.#peer = peerOf(socket);
+    ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
     this.#protocol = protocol;
     this.#stateless = isStateless(protocol);
     settings.active.add(this);
@@ -217,7 +218,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   get peer(): Peer {
-    return this.#peer;
+    return proxiedPeer(this.socket) ?? ownPeer({ address: this.#ownPeer, port: this.#ownPort });
   }
 
   get proxy(): ProxyInfo | undefined {
@@ -394,7 +395,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#settings.events.next({
       type: 'closed',
       reason: this.#reason ?? 'end',
-      peer: this.#peer,
+      peer: this.peer,
       duration: performance.now() - this.#openedAt,
       // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
       bytesIn: socket.bytesRead,
