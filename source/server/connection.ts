@@ -102,51 +102,59 @@ type ServedSocket = Socket & { [kConnection]: Connection };
 /** An Unsubscribable that does nothing: the chunks end with the connection, not with their subscriber. */
 const STAYS: Unsubscribable = { unsubscribe() {} };
 
+// The bits of a connection's #flags.
+/** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
+const COPY_CHUNKS = 1 << 0;
+/** The protocol was declared {@link stateless}: its pipeline may be dropped while the connection idles. */
+const STATELESS = 1 << 1;
+/** A stateless protocol's pipeline is not subscribed: the next byte subscribes it. */
+const ASLEEP = 1 << 2;
+/** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
+const FINISHED = 1 << 3;
+const DRAINING = 1 << 4;
+/** The drain has taken every request that had arrived: a frame in progress is finished, nothing more. */
+const CUT = 1 << 5;
+/** The latest read filled the read buffer: the kernel may hold more. */
+const LAST_READ_FULL = 1 << 6;
+/**
+ * Reads come into the shared buffer, whose size says whether a read took
+ * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
+ * read) says nothing of the kind: there every read counts as full, and a
+ * drain waits for a turn of the loop without one.
+ */
+const READS_SHARED = 1 << 7;
+const PEER_ENDED = 1 << 8;
+/** The framing holds the start of an unfinished frame. */
+const PENDING = 1 << 9;
+/** Between the start and the end of a chunk's decoding: settlements wait for its frames to be counted. */
+const DECODING = 1 << 10;
+/** The protocol settles requests itself (settleManually). */
+const MANUAL_SETTLING = 1 << 11;
+/** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
+const FORCED = 1 << 12;
+
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
   readonly #protocol: Protocol;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
+  /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not thirteen. */
+  #flags = 0;
   /** Created with the first reply or read: an idle connection holds none (nor does a hibernating one). */
   #writer: BatchWriter | undefined;
   /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
   #chunks: Observable<Buffer> | undefined;
   #input: Observer<Buffer> | undefined;
-  /** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
-  #copyChunks = false;
   #pipeline: Subscription | undefined;
-  /** The protocol was declared {@link stateless}: its pipeline may be dropped while the connection idles. */
-  readonly #stateless: boolean;
-  /** A stateless protocol's pipeline is not subscribed: the next byte subscribes it. */
-  #asleep = false;
-  /** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
-  #finished = false;
-  #draining = false;
-  /** The drain has taken every request that had arrived: a frame in progress is finished, nothing more. */
-  #cut = false;
   /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
   #reads = 0;
-  /** The latest read filled the read buffer: the kernel may hold more. */
-  #lastReadFull = false;
-  /**
-   * Reads come into the shared buffer, whose size says whether a read took
-   * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
-   * read) says nothing of the kind: there every read counts as full, and a
-   * drain waits for a turn of the loop without one.
-   */
-  readonly #readsShared: boolean;
-  #peerEnded = false;
   /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
   #backlog: Buffer | undefined;
-  /** The framing holds the start of an unfinished frame. */
-  #pending = false;
   /** What the framing reported of the chunk being decoded. */
   #frames = 0;
   #consumed = -1;
-  /** Between the start and the end of a chunk's decoding: settlements wait for its frames to be counted. */
-  #decoding = false;
+  /** Settlements made while the chunk was decoded, to be applied as it ends. */
   #settledInChunk = 0;
-  #manualSettling = false;
   /** Bytes the socket held unwritten as the chunk's decoding began. */
   #unsent = 0;
   /** Created with the first frame: an idle connection holds none (nor does a hibernating one). */
@@ -163,8 +171,6 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #frameStarted = 0;
   /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
   #finishedAt = 0;
-  /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
-  #forced = false;
   #reason: CloseReason | undefined;
   /**
    * The socket's own peer, read once as the connection opens (a socket no
@@ -179,15 +185,15 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    this.#set(READS_SHARED, readIntoSharedBuffer(socket, onRead));
     // What came after a PROXY header, in the read that brought it: the connection's first chunk.
     const early = takeEarlyBytes(socket);
     // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
-    if (!this.#readsShared) socket.on('data', onData);
+    if (!this.#is(READS_SHARED)) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
     this.#protocol = protocol;
-    this.#stateless = isStateless(protocol);
+    this.#set(STATELESS, isStateless(protocol));
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
@@ -196,7 +202,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     socket.on('drain', onDrain);
     socket.on('finish', onFinish);
     // A stateless protocol waits for the first byte: a connection that never sends holds no pipeline.
-    if (this.#stateless) this.#asleep = true;
+    if (this.#is(STATELESS)) this.#set(ASLEEP, true);
     else this.#subscribe();
     socket.resume();
     // After resume(): a read that fills the connection pauses the socket again, and it stays paused.
@@ -204,12 +210,20 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (settings.shutdown.draining) this.drain();
   }
 
+  #is(flag: number): boolean {
+    return (this.#flags & flag) !== 0;
+  }
+
+  #set(flags: number, on: boolean): void {
+    this.#flags = on ? this.#flags | flags : this.#flags & ~flags;
+  }
+
   // ConnectionContext: what the operators of the pipeline report and ask.
 
   get chunks(): Observable<Buffer> {
     return (this.#chunks ??= new Observable<Buffer>((input) => {
       this.#input = input;
-      this.#copyChunks = true;
+      this.#set(COPY_CHUNKS, true);
     }));
   }
 
@@ -227,22 +241,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   lend(observer: Observer<Buffer>): Unsubscribable {
     this.#input = observer;
-    this.#copyChunks = false;
+    this.#set(COPY_CHUNKS, false);
     return STAYS;
   }
 
   full(frames: number): boolean {
-    return this.#cut || this.#over(frames, this.#unsent + (this.#writer?.bytes ?? 0));
+    return this.#is(CUT) || this.#over(frames, this.#unsent + (this.#writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
     this.#frames += frames;
-    this.#pending = pending;
+    this.#set(PENDING, pending);
     this.#consumed = consumed;
   }
 
   settle(requests: number): void {
-    if (this.#decoding) {
+    if (this.#is(DECODING)) {
       this.#settledInChunk += requests;
       return;
     }
@@ -252,19 +266,19 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   settleManually(): void {
-    this.#manualSettling = true;
+    this.#set(MANUAL_SETTLING, true);
   }
 
   // ActiveConnection: shutdown, and the timeout sweeper (below).
 
   drain(): void {
-    if (this.#draining || this.#finished) return;
-    this.#draining = true;
+    if (this.#is(DRAINING) || this.#is(FINISHED)) return;
+    this.#set(DRAINING, true);
     this.#awaitCut();
   }
 
   fail(error: unknown): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     this.#pipeline?.unsubscribe();
     this.error(error);
   }
@@ -273,14 +287,14 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   expire(now: number): void {
     const { idleTimeout, readTimeout } = this.#settings;
-    if (this.#finished) {
+    if (this.#is(FINISHED)) {
       if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
       else this.#writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
-    } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
+    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
-    } else if (this.#stateless && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
+    } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
       this.#hibernate();
     } else {
       this.#writer?.expire(now);
@@ -288,7 +302,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   abort(): void {
-    this.#forced = true;
+    this.#set(FORCED, true);
     this.destroy('shutdown');
   }
 
@@ -300,22 +314,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // Observer<Reply>: what the protocol answers. None of these may throw: nothing above would catch it.
 
   next(reply: Reply): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     if (typeof reply !== 'string' && !(reply instanceof Uint8Array)) {
       this.fail(new TypeError(`a protocol replied with ${describe(reply)}: replies are strings or bytes`));
       return;
     }
-    if (!this.#decoding && typeof reply !== 'string' && isBorrowed(reply)) {
+    if (!this.#is(DECODING) && typeof reply !== 'string' && isBorrowed(reply)) {
       // Lent memory that outlived its read now holds someone else's bytes: never send them.
       this.fail(new Error('a borrowed frame was replied after its read: its memory has been reused (see `borrowed` in the framing options)'));
       return;
     }
     this.#writeReplies().push(reply);
-    if (!this.#manualSettling) this.settle(1);
+    if (!this.#is(MANUAL_SETTLING)) this.settle(1);
   }
 
   error(error: unknown): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     if (error instanceof ProtocolError) {
       this.#closeAs(error.reason);
       this.#log('warn', error.message);
@@ -329,7 +343,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** The protocol has answered everything: end our side once the replies are written. */
   complete(): void {
-    if (!this.#finished) this.#finish();
+    if (!this.#is(FINISHED)) this.#finish();
   }
 
   // WriterOwner: what the writer reports.
@@ -349,22 +363,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
-    if (this.#finished) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
+    if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
     this.#reads++;
-    this.#lastReadFull = !this.#readsShared || chunk.length >= READ_BUFFER_SIZE;
+    this.#set(LAST_READ_FULL, !this.#is(READS_SHARED) || chunk.length >= READ_BUFFER_SIZE);
     this.#receivedAt = this.#lastActive = performance.now();
-    if (this.#asleep) this.#subscribe();
+    if (this.#is(ASLEEP)) this.#subscribe();
     const rest = this.#decode(chunk, chunk.length);
     if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
     if (rest !== undefined || this.#isFull()) {
       this.socket.pause();
       this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
     }
-    if (this.#draining) this.#afterDrainingRead();
+    if (this.#is(DRAINING)) this.#afterDrainingRead();
   }
 
   ended(): void {
-    this.#peerEnded = true;
+    this.#set(PEER_ENDED, true);
     if (this.#backlog === undefined) this.#endInput();
   }
 
@@ -385,8 +399,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   closed(): void {
     // Destroyed by the server, it was counted there; otherwise it was cut if replies or answers were still owed.
-    const cut = !this.#forced && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
-    this.#finished = true;
+    const cut = !this.#is(FORCED) && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
+    this.#set(FINISHED, true);
     this.#backlog = undefined;
     this.#pipeline?.unsubscribe();
     this.#settings.active.delete(this);
@@ -419,21 +433,21 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.#consumed = -1;
     this.#settledInChunk = 0;
     this.#unsent = this.socket.writableLength;
-    this.#decoding = true;
+    this.#set(DECODING, true);
     clock.hold(this.#receivedAt);
     const writer = this.#writeReplies();
     writer.hold();
     try {
-      input.next(this.#copyChunks && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
+      input.next(this.#is(COPY_CHUNKS) && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
     } finally {
       clock.release();
-      this.#decoding = false;
+      this.#set(DECODING, false);
       this.#counted(chunk.length);
       writer.release();
     }
     this.#settings.events.next({ type: 'read', bytes: received, frames: this.#frames });
     const consumed = this.#consumed;
-    return consumed >= 0 && consumed < chunk.length && !this.#finished ? chunk.subarray(consumed) : undefined;
+    return consumed >= 0 && consumed < chunk.length && !this.#is(FINISHED) ? chunk.subarray(consumed) : undefined;
   }
 
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
@@ -441,8 +455,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     const frames = this.#frames;
     this.#requests += frames;
     if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames, this.#consumed >= 0 ? this.#consumed : bytes);
-    if (this.#pending && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
-    if (!this.#pending) this.#frameStarted = 0;
+    if (this.#is(PENDING) && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
+    if (!this.#is(PENDING)) this.#frameStarted = 0;
     const settled = this.#settledInChunk;
     this.#settledInChunk = 0;
     if (settled > 0) this.settle(settled);
@@ -469,20 +483,20 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
   #resumeIfRoom(): void {
-    if (this.#finished || this.#decoding) return;
+    if (this.#is(FINISHED) || this.#is(DECODING)) return;
     while (this.#backlog !== undefined && !this.#isFull()) {
       const backlog = this.#backlog;
       this.#backlog = undefined;
       this.#receivedAt = performance.now();
       const rest = this.#decode(backlog, 0);
       if (rest !== undefined) this.#backlog = rest; // a view of our own copy: it stays valid
-      if (this.#finished) return;
+      if (this.#is(FINISHED)) return;
     }
     if (this.#backlog !== undefined || this.#isFull()) return;
-    if (this.#peerEnded) return this.#endInput();
+    if (this.#is(PEER_ENDED)) return this.#endInput();
     this.socket.resume(); // after a cut too: a frame in progress is still read to its end
-    if (this.#cut) this.#endInputIfWhole();
-    else if (this.#draining) this.#awaitCut();
+    if (this.#is(CUT)) this.#endInputIfWhole();
+    else if (this.#is(DRAINING)) this.#awaitCut();
   }
 
   /**
@@ -491,9 +505,9 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * turn of the event loop passes with reading on and no read at all.
    */
   #awaitCut(): void {
-    if (this.#cut || this.#finished) return;
+    if (this.#is(CUT) || this.#is(FINISHED)) return;
     if (this.#backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
-    if (this.#reads > 0 && !this.#lastReadFull) return this.#cutNow();
+    if (this.#reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
     const reads = this.#reads;
     // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
     setImmediate(() => setImmediate(() => {
@@ -502,27 +516,27 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #afterDrainingRead(): void {
-    if (this.#cut) this.#endInputIfWhole();
-    else if (this.#backlog === undefined && !this.#lastReadFull) this.#cutNow();
+    if (this.#is(CUT)) this.#endInputIfWhole();
+    else if (this.#backlog === undefined && !this.#is(LAST_READ_FULL)) this.#cutNow();
     else this.#awaitCut();
   }
 
   #cutNow(): void {
-    if (this.#cut) return;
-    this.#cut = true;
+    if (this.#is(CUT)) return;
+    this.#set(CUT, true);
     this.#endInputIfWhole();
   }
 
   /** After the cut: once no frame is half read, the pipeline has every request it will get. */
   #endInputIfWhole(): void {
-    if (this.#pending || this.#finished) return;
+    if (this.#is(PENDING) || this.#is(FINISHED)) return;
     this.#backlog = undefined; // arrived after the cut: dropped, and the FIN tells the peer so
     this.#endInput();
   }
 
   /** Subscribes the protocol's pipeline to this connection's chunks. */
   #subscribe(): void {
-    this.#asleep = false;
+    this.#set(ASLEEP, false);
     try {
       this.#pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
     } catch (error) {
@@ -533,11 +547,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Whether a stateless pipeline may be dropped now: nothing half read, unanswered, unwritten or ending. */
   #owesNothing(): boolean {
     return (
-      !this.#asleep &&
-      !this.#finished &&
-      !this.#draining &&
-      !this.#peerEnded &&
-      !this.#pending &&
+      !this.#is(ASLEEP) &&
+      !this.#is(FINISHED) &&
+      !this.#is(DRAINING) &&
+      !this.#is(PEER_ENDED) &&
+      !this.#is(PENDING) &&
       this.#backlog === undefined &&
       this.#unanswered() === 0 &&
       (this.#writer?.bytes ?? 0) === 0 &&
@@ -548,15 +562,15 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Drops a stateless pipeline and what serves it; the next read subscribes it again. */
   #hibernate(): void {
     const pipeline = this.#pipeline;
-    this.#asleep = true;
+    this.#set(ASLEEP, true);
     this.#pipeline = this.#chunks = this.#input = this.#arrivals = this.#writer = undefined;
-    this.#copyChunks = this.#manualSettling = false;
+    this.#set(COPY_CHUNKS | MANUAL_SETTLING, false);
     pipeline?.unsubscribe();
   }
 
   /** The input has ended: the pipeline completes, or, asleep, owing nothing, the connection does as its pipeline would. */
   #endInput(): void {
-    if (this.#asleep) this.complete();
+    if (this.#is(ASLEEP)) this.complete();
     else this.#input?.complete();
   }
 
@@ -569,7 +583,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #finish(last?: Reply): void {
-    this.#finished = true;
+    this.#set(FINISHED, true);
     this.#backlog = undefined;
     this.#writeReplies().end(last);
     // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
