@@ -133,6 +133,38 @@ const MANUAL_SETTLING = 1 << 11;
 /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
 const FORCED = 1 << 12;
 
+/**
+ * What a connection holds only while it is being talked to: its pipeline's
+ * subscription and input, the requests in flight and when they came, the
+ * chunk being decoded. A stateless protocol's connection drops it with its
+ * pipeline when it hibernates, and one that never sends never has one: at
+ * 10,000 idle connections these dozen fields (some of them boxed numbers)
+ * are over a megabyte.
+ */
+class Exchange {
+  /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
+  chunks: Observable<Buffer> | undefined = undefined;
+  input: Observer<Buffer> | undefined = undefined;
+  pipeline: Subscription | undefined = undefined;
+  /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
+  backlog: Buffer | undefined = undefined;
+  /** What the framing reported of the chunk being decoded. */
+  frames = 0;
+  consumed = -1;
+  /** Settlements made while the chunk was decoded, to be applied as it ends. */
+  settledInChunk = 0;
+  /** Bytes the socket held unwritten as the chunk's decoding began. */
+  unsent = 0;
+  /** Created with the first frame. */
+  arrivals: Arrivals | undefined = undefined;
+  /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
+  batchArrival = Number.NaN;
+  /** When the latest chunk arrived (a performance.now() time, as are the connection's instants). */
+  receivedAt = performance.now();
+  /** When the unfinished frame began: for the read timeout. */
+  frameStarted = 0;
+}
+
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
   readonly #protocol: Protocol;
@@ -142,33 +174,19 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #flags = 0;
   /** Created with the first reply or read: an idle connection holds none (nor does a hibernating one). */
   #writer: BatchWriter | undefined;
-  /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
-  #chunks: Observable<Buffer> | undefined;
-  #input: Observer<Buffer> | undefined;
-  #pipeline: Subscription | undefined;
   /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
   #reads = 0;
-  /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
-  #backlog: Buffer | undefined;
-  /** What the framing reported of the chunk being decoded. */
-  #frames = 0;
-  #consumed = -1;
-  /** Settlements made while the chunk was decoded, to be applied as it ends. */
-  #settledInChunk = 0;
-  /** Bytes the socket held unwritten as the chunk's decoding began. */
-  #unsent = 0;
-  /** Created with the first frame: an idle connection holds none (nor does a hibernating one). */
-  #arrivals: Arrivals | undefined;
+  /** Created with the first read (or the pipeline's subscription): an idle connection holds none (nor does a hibernating one). */
+  #exchange: Exchange | undefined;
   /** Requests (frames) since the connection opened, across hibernations: its access log line's count. */
   #requests = 0;
-  /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
-  #batchArrival = Number.NaN;
-  /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
-  #receivedAt = 0;
-  /** Last read or write: for the idle timeout. */
-  #lastActive = performance.now();
-  /** When the unfinished frame began: for the read timeout. */
-  #frameStarted = 0;
+  /**
+   * Last read or write: for the idle timeout. In whole milliseconds, as is
+   * {@link #finishedAt}: small integers live in the object, where a fraction
+   * would box a number per connection (for the first 24 days of the
+   * process; then they are boxed, and as right).
+   */
+  #lastActive = wholeMilliseconds();
   /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
   #finishedAt = 0;
   #reason: CloseReason | undefined;
@@ -210,6 +228,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (settings.shutdown.draining) this.drain();
   }
 
+  /** The connection's {@link Exchange}, created as it is first needed. */
+  get #x(): Exchange {
+    return (this.#exchange ??= new Exchange());
+  }
+
   #is(flag: number): boolean {
     return (this.#flags & flag) !== 0;
   }
@@ -221,8 +244,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // ConnectionContext: what the operators of the pipeline report and ask.
 
   get chunks(): Observable<Buffer> {
-    return (this.#chunks ??= new Observable<Buffer>((input) => {
-      this.#input = input;
+    return (this.#x.chunks ??= new Observable<Buffer>((input) => {
+      this.#x.input = input;
       this.#set(COPY_CHUNKS, true);
     }));
   }
@@ -240,29 +263,30 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
-    this.#input = observer;
+    this.#x.input = observer;
     this.#set(COPY_CHUNKS, false);
     return STAYS;
   }
 
   full(frames: number): boolean {
-    return this.#is(CUT) || this.#over(frames, this.#unsent + (this.#writer?.bytes ?? 0));
+    return this.#is(CUT) || this.#over(frames, this.#x.unsent + (this.#writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
-    this.#frames += frames;
+    this.#x.frames += frames;
     this.#set(PENDING, pending);
-    this.#consumed = consumed;
+    this.#x.consumed = consumed;
   }
 
   settle(requests: number): void {
     if (this.#is(DECODING)) {
-      this.#settledInChunk += requests;
+      this.#x.settledInChunk += requests;
       return;
     }
-    const arrival = this.#arrivals?.settle(requests) ?? Number.NaN;
-    if (!(arrival >= this.#batchArrival)) this.#batchArrival = arrival; // keeps the oldest; NaN never replaces
-    if (this.#backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
+    const x = this.#x;
+    const arrival = x.arrivals?.settle(requests) ?? Number.NaN;
+    if (!(arrival >= x.batchArrival)) x.batchArrival = arrival; // keeps the oldest; NaN never replaces
+    if (x.backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
   }
 
   settleManually(): void {
@@ -279,7 +303,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   fail(error: unknown): void {
     if (this.#is(FINISHED)) return;
-    this.#pipeline?.unsubscribe();
+    this.#exchange?.pipeline?.unsubscribe();
     this.error(error);
   }
 
@@ -292,7 +316,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       else this.#writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
-    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#frameStarted >= readTimeout) {
+    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x.frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
     } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
       this.#hibernate();
@@ -349,10 +373,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // WriterOwner: what the writer reports.
 
   flushed(bytes: number, replies: number): void {
-    const now = (this.#lastActive = performance.now());
-    const arrival = this.#batchArrival;
-    this.#batchArrival = Number.NaN;
-    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : this.#receivedAt) });
+    const now = performance.now();
+    this.#lastActive = Math.trunc(now);
+    const x = this.#x;
+    const arrival = x.batchArrival;
+    x.batchArrival = Number.NaN;
+    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
   }
 
   writeTimedOut(): void {
@@ -366,10 +392,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
     this.#reads++;
     this.#set(LAST_READ_FULL, !this.#is(READS_SHARED) || chunk.length >= READ_BUFFER_SIZE);
-    this.#receivedAt = this.#lastActive = performance.now();
+    const now = performance.now();
+    this.#x.receivedAt = now;
+    this.#lastActive = Math.trunc(now);
     if (this.#is(ASLEEP)) this.#subscribe();
     const rest = this.#decode(chunk, chunk.length);
-    if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+    if (rest !== undefined) this.#x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
     if (rest !== undefined || this.#isFull()) {
       this.socket.pause();
       this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
@@ -379,7 +407,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   ended(): void {
     this.#set(PEER_ENDED, true);
-    if (this.#backlog === undefined) this.#endInput();
+    if (this.#exchange?.backlog === undefined) this.#endInput();
   }
 
   /** The writer's socket has drained. */
@@ -389,7 +417,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** Our side has finished writing: the linger begins. */
   writingFinished(): void {
-    this.#finishedAt = performance.now();
+    this.#finishedAt = wholeMilliseconds();
   }
 
   /** A peer that resets or vanishes is ordinary for a server: counted, not logged. */
@@ -401,8 +429,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     // Destroyed by the server, it was counted there; otherwise it was cut if replies or answers were still owed.
     const cut = !this.#is(FORCED) && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
     this.#set(FINISHED, true);
-    this.#backlog = undefined;
-    this.#pipeline?.unsubscribe();
+    this.#dropBacklog();
+    this.#exchange?.pipeline?.unsubscribe();
     this.#settings.active.delete(this);
     if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
     const { socket } = this;
@@ -427,14 +455,15 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * left untaken because the connection was full, or `undefined`.
    */
   #decode(chunk: Buffer, received: number): Buffer | undefined {
-    const input = this.#input;
+    const x = this.#x;
+    const input = x.input;
     if (input === undefined) return undefined;
-    this.#frames = 0;
-    this.#consumed = -1;
-    this.#settledInChunk = 0;
-    this.#unsent = this.socket.writableLength;
+    x.frames = 0;
+    x.consumed = -1;
+    x.settledInChunk = 0;
+    x.unsent = this.socket.writableLength;
     this.#set(DECODING, true);
-    clock.hold(this.#receivedAt);
+    clock.hold(x.receivedAt);
     const writer = this.#writeReplies();
     writer.hold();
     try {
@@ -445,20 +474,21 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       this.#counted(chunk.length);
       writer.release();
     }
-    this.#settings.events.next({ type: 'read', bytes: received, frames: this.#frames });
-    const consumed = this.#consumed;
+    this.#settings.events.next({ type: 'read', bytes: received, frames: x.frames });
+    const consumed = x.consumed;
     return consumed >= 0 && consumed < chunk.length && !this.#is(FINISHED) ? chunk.subarray(consumed) : undefined;
   }
 
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
   #counted(bytes: number): void {
-    const frames = this.#frames;
+    const x = this.#x;
+    const frames = x.frames;
     this.#requests += frames;
-    if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames, this.#consumed >= 0 ? this.#consumed : bytes);
-    if (this.#is(PENDING) && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
-    if (!this.#is(PENDING)) this.#frameStarted = 0;
-    const settled = this.#settledInChunk;
-    this.#settledInChunk = 0;
+    if (frames > 0) (x.arrivals ??= new Arrivals()).add(x.receivedAt, frames, x.consumed >= 0 ? x.consumed : bytes);
+    if (this.#is(PENDING) && (frames > 0 || x.frameStarted === 0)) x.frameStarted = x.receivedAt;
+    if (!this.#is(PENDING)) x.frameStarted = 0;
+    const settled = x.settledInChunk;
+    x.settledInChunk = 0;
     if (settled > 0) this.settle(settled);
   }
 
@@ -468,9 +498,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    */
   #over(frames: number, unsent: number): boolean {
     const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
-    const arrivals = this.#arrivals;
+    const x = this.#x;
+    const arrivals = x.arrivals;
     return (
-      (arrivals?.pending ?? 0) + frames - this.#settledInChunk >= maxPending ||
+      (arrivals?.pending ?? 0) + frames - x.settledInChunk >= maxPending ||
       (arrivals !== undefined && arrivals.pendingBytes >= maxPendingBytes) ||
       unsent >= replyBudget
     );
@@ -484,15 +515,16 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
   #resumeIfRoom(): void {
     if (this.#is(FINISHED) || this.#is(DECODING)) return;
-    while (this.#backlog !== undefined && !this.#isFull()) {
-      const backlog = this.#backlog;
-      this.#backlog = undefined;
-      this.#receivedAt = performance.now();
+    const x = this.#x;
+    while (x.backlog !== undefined && !this.#isFull()) {
+      const backlog = x.backlog;
+      x.backlog = undefined;
+      x.receivedAt = performance.now();
       const rest = this.#decode(backlog, 0);
-      if (rest !== undefined) this.#backlog = rest; // a view of our own copy: it stays valid
+      if (rest !== undefined) x.backlog = rest; // a view of our own copy: it stays valid
       if (this.#is(FINISHED)) return;
     }
-    if (this.#backlog !== undefined || this.#isFull()) return;
+    if (x.backlog !== undefined || this.#isFull()) return;
     if (this.#is(PEER_ENDED)) return this.#endInput();
     this.socket.resume(); // after a cut too: a frame in progress is still read to its end
     if (this.#is(CUT)) this.#endInputIfWhole();
@@ -506,7 +538,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    */
   #awaitCut(): void {
     if (this.#is(CUT) || this.#is(FINISHED)) return;
-    if (this.#backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
+    if (this.#exchange?.backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
     if (this.#reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
     const reads = this.#reads;
     // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
@@ -517,7 +549,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   #afterDrainingRead(): void {
     if (this.#is(CUT)) this.#endInputIfWhole();
-    else if (this.#backlog === undefined && !this.#is(LAST_READ_FULL)) this.#cutNow();
+    else if (this.#exchange?.backlog === undefined && !this.#is(LAST_READ_FULL)) this.#cutNow();
     else this.#awaitCut();
   }
 
@@ -530,7 +562,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** After the cut: once no frame is half read, the pipeline has every request it will get. */
   #endInputIfWhole(): void {
     if (this.#is(PENDING) || this.#is(FINISHED)) return;
-    this.#backlog = undefined; // arrived after the cut: dropped, and the FIN tells the peer so
+    this.#dropBacklog(); // arrived after the cut: dropped, and the FIN tells the peer so
     this.#endInput();
   }
 
@@ -538,7 +570,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #subscribe(): void {
     this.#set(ASLEEP, false);
     try {
-      this.#pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
+      this.#x.pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
@@ -552,7 +584,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       !this.#is(DRAINING) &&
       !this.#is(PEER_ENDED) &&
       !this.#is(PENDING) &&
-      this.#backlog === undefined &&
+      this.#exchange?.backlog === undefined &&
       this.#unanswered() === 0 &&
       (this.#writer?.bytes ?? 0) === 0 &&
       this.socket.writableLength === 0
@@ -561,9 +593,9 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** Drops a stateless pipeline and what serves it; the next read subscribes it again. */
   #hibernate(): void {
-    const pipeline = this.#pipeline;
+    const pipeline = this.#exchange?.pipeline;
     this.#set(ASLEEP, true);
-    this.#pipeline = this.#chunks = this.#input = this.#arrivals = this.#writer = undefined;
+    this.#exchange = this.#writer = undefined;
     this.#set(COPY_CHUNKS | MANUAL_SETTLING, false);
     pipeline?.unsubscribe();
   }
@@ -571,20 +603,24 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** The input has ended: the pipeline completes, or, asleep, owing nothing, the connection does as its pipeline would. */
   #endInput(): void {
     if (this.#is(ASLEEP)) this.complete();
-    else this.#input?.complete();
+    else this.#exchange?.input?.complete();
   }
 
   #writeReplies(): BatchWriter {
     return (this.#writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
   }
 
+  #dropBacklog(): void {
+    if (this.#exchange !== undefined) this.#exchange.backlog = undefined;
+  }
+
   #unanswered(): number {
-    return this.#arrivals?.pending ?? 0;
+    return this.#exchange?.arrivals?.pending ?? 0;
   }
 
   #finish(last?: Reply): void {
     this.#set(FINISHED, true);
-    this.#backlog = undefined;
+    this.#dropBacklog();
     this.#writeReplies().end(last);
     // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
     this.socket.resume();
@@ -598,6 +634,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
     this.#settings.logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
   }
+}
+
+function wholeMilliseconds(): number {
+  return Math.trunc(performance.now());
 }
 
 function describe(value: unknown): string {
