@@ -274,11 +274,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, accessLog: accessLog !== undefined, proxy: proxy !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
-    function* () {
-      yield admission;
-      if (proxy !== undefined) yield proxy;
-      yield* active;
-    },
+    [proxy === undefined ? [admission] : [admission, proxy], active],
     [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER, proxy?.timeout ?? 0],
   );
 

@@ -64,21 +64,36 @@ export function ownPeer({ address, port }: OwnPeer): Peer {
   return { address: typeof address === 'number' ? unpackIPv4(address) : address, port, proxied: false };
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** A dotted-quad IPv4 address, written as Node writes one, as a 32-bit integer (signed: a small integer to V8); otherwise `undefined`. */
+/**
+ * A dotted-quad IPv4 address, written as Node writes one (no leading zeros),
+ * as a 32-bit integer (signed: a small integer to V8); otherwise
+ * `undefined`. Parsed by hand: a regular expression's match would be
+ * garbage at every connection.
+ */
 export function packIPv4(address: string | undefined): number | undefined {
-  const match = address === undefined ? null : IPV4.exec(address);
-  if (match === null) return undefined;
+  if (address === undefined) return undefined;
   let packed = 0;
-  for (let octet = 1; octet <= 4; octet++) {
-    const text = match[octet]!;
-    const value = Number(text);
-    if (value > 255 || (text.length > 1 && text.startsWith('0'))) return undefined; // unpacking must give back the very same text
-    packed = (packed << 8) | value;
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  for (let index = 0; index <= address.length; index++) {
+    const code = index < address.length ? address.charCodeAt(index) : DOT;
+    if (code === DOT) {
+      if (digits === 0 || value > 255 || ++octets > 4) return undefined;
+      packed = (packed << 8) | value;
+      value = digits = 0;
+    } else if (code >= ZERO && code <= ZERO + 9 && !(digits === 1 && value === 0)) {
+      value = value * 10 + (code - ZERO);
+      if (++digits > 3) return undefined;
+    } else {
+      return undefined; // not a digit, or a digit after a leading zero
+    }
   }
-  return packed;
+  return octets === 4 ? packed : undefined;
 }
+
+const DOT = 0x2e;
+const ZERO = 0x30;
 
 /** The dotted quad of {@link packIPv4}'s integer. */
 export function unpackIPv4(packed: number): string {

@@ -18,7 +18,7 @@ t.test('an IPv4 address packs into an integer and back to the very same text', a
 });
 
 t.test('what is not a dotted quad as Node writes one stays a string', async (t) => {
-  for (const address of ['::1', '::ffff:127.0.0.1', '127.0.0.01', '256.0.0.1', '1.2.3', '1.2.3.4.5', '', undefined]) {
+  for (const address of ['::1', '::ffff:127.0.0.1', '127.0.0.01', '01.2.3.4', '256.0.0.1', '1.2.3.1000', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4 ', 'a.b.c.d', '', undefined]) {
     t.equal(packIPv4(address), undefined, String(address));
   }
 });
