@@ -28,6 +28,8 @@ export type Protocol = OperatorFunction<Buffer, Reply>;
 
 /** How connections are served; the server fills it from its options. */
 export interface ConnectionSettings {
+  /** What each connection does with its bytes. */
+  readonly protocol: Protocol;
   /** No bytes either way for this long closes the connection quietly (ms; 0 = never). */
   readonly idleTimeout: number;
   /** A frame started but unfinished for this long gets `ERR read timeout` (ms; 0 = never). */
@@ -79,15 +81,15 @@ export interface ActiveConnection extends Expiring {
 export const LINGER = 5_000;
 
 /**
- * Serves one socket: its chunks flow through `protocol` into a batching
+ * Serves one socket: its chunks flow through `settings.protocol` into a batching
  * writer. The Observable completes when the socket has closed. It returns
  * no teardown: the forced end of a shutdown reaches the connection through
  * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
  * cost every connection a finalizer array in its pool subscriber (~180 B).
  */
-export function serveConnection(socket: Socket, protocol: Protocol, settings: ConnectionSettings): Observable<never> {
+export function serveConnection(socket: Socket, settings: ConnectionSettings): Observable<never> {
   return new Observable<never>((subscriber) => {
-    new Connection(socket, protocol, settings, subscriber);
+    new Connection(socket, settings, subscriber);
   });
 }
 
@@ -132,6 +134,8 @@ const DECODING = 1 << 10;
 const MANUAL_SETTLING = 1 << 11;
 /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
 const FORCED = 1 << 12;
+/** Our side has finished writing (the FIN is out): the linger has begun. */
+const WRITING_FINISHED = 1 << 13;
 
 /**
  * What a connection holds only while it is being talked to: its pipeline's
@@ -157,6 +161,8 @@ class Exchange {
   unsent = 0;
   /** Created with the first frame. */
   arrivals: Arrivals | undefined = undefined;
+  /** Created with the first reply or read. */
+  writer: BatchWriter | undefined = undefined;
   /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
   batchArrival = Number.NaN;
   /** When the latest chunk arrived (a performance.now() time, as are the connection's instants). */
@@ -167,13 +173,10 @@ class Exchange {
 
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
-  readonly #protocol: Protocol;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
   /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not thirteen. */
   #flags = 0;
-  /** Created with the first reply or read: an idle connection holds none (nor does a hibernating one). */
-  #writer: BatchWriter | undefined;
   /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
   #reads = 0;
   /** Created with the first read (or the pipeline's subscription): an idle connection holds none (nor does a hibernating one). */
@@ -181,14 +184,13 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Requests (frames) since the connection opened, across hibernations: its access log line's count. */
   #requests = 0;
   /**
-   * Last read or write: for the idle timeout. In whole milliseconds, as is
-   * {@link #finishedAt}: small integers live in the object, where a fraction
+   * Last read or write: for the idle timeout; once our side has finished
+   * writing ({@link WRITING_FINISHED}), when it did: for the linger. In
+   * whole milliseconds: small integers live in the object, where a fraction
    * would box a number per connection (for the first 24 days of the
    * process; then they are boxed, and as right).
    */
   #lastActive = wholeMilliseconds();
-  /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
-  #finishedAt = 0;
   #reason: CloseReason | undefined;
   /**
    * The socket's own peer, read once as the connection opens (a socket no
@@ -200,7 +202,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** When the connection was opened: its duration, for the access log. */
   readonly #openedAt = performance.now();
 
-  constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+  constructor(socket: Socket, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
     this.#set(READS_SHARED, readIntoSharedBuffer(socket, onRead));
@@ -210,13 +212,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (!this.#is(READS_SHARED)) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
-    this.#protocol = protocol;
-    this.#set(STATELESS, isStateless(protocol));
+    this.#set(STATELESS, isStateless(settings.protocol));
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
     socket.on('error', onError);
-    socket.on('end', onEnd);
+    listenForEnd(socket);
     socket.on('drain', onDrain);
     socket.on('finish', onFinish);
     // A stateless protocol waits for the first byte: a connection that never sends holds no pipeline.
@@ -269,7 +270,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   full(frames: number): boolean {
-    return this.#is(CUT) || this.#over(frames, this.#x.unsent + (this.#writer?.bytes ?? 0));
+    return this.#is(CUT) || this.#over(frames, this.#x.unsent + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
@@ -312,8 +313,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   expire(now: number): void {
     const { idleTimeout, readTimeout } = this.#settings;
     if (this.#is(FINISHED)) {
-      if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
-      else this.#writer?.expire(now);
+      if (this.#is(WRITING_FINISHED) && now - this.#lastActive >= LINGER) this.socket.destroy();
+      else this.#exchange?.writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
     } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x.frameStarted >= readTimeout) {
@@ -321,7 +322,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
       this.#hibernate();
     } else {
-      this.#writer?.expire(now);
+      this.#exchange?.writer?.expire(now);
     }
   }
 
@@ -417,7 +418,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** Our side has finished writing: the linger begins. */
   writingFinished(): void {
-    this.#finishedAt = wholeMilliseconds();
+    this.#lastActive = wholeMilliseconds();
+    this.#set(WRITING_FINISHED, true);
   }
 
   /** A peer that resets or vanishes is ordinary for a server: counted, not logged. */
@@ -509,7 +511,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** {@link full} between chunks. */
   #isFull(): boolean {
-    return this.#over(0, this.socket.writableLength + (this.#writer?.bytes ?? 0));
+    return this.#over(0, this.socket.writableLength + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
@@ -570,7 +572,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #subscribe(): void {
     this.#set(ASLEEP, false);
     try {
-      this.#x.pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
+      this.#x.pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
@@ -586,7 +588,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       !this.#is(PENDING) &&
       this.#exchange?.backlog === undefined &&
       this.#unanswered() === 0 &&
-      (this.#writer?.bytes ?? 0) === 0 &&
+      (this.#exchange?.writer?.bytes ?? 0) === 0 &&
       this.socket.writableLength === 0
     );
   }
@@ -595,7 +597,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #hibernate(): void {
     const pipeline = this.#exchange?.pipeline;
     this.#set(ASLEEP, true);
-    this.#exchange = this.#writer = undefined;
+    this.#exchange = undefined;
     this.#set(COPY_CHUNKS | MANUAL_SETTLING, false);
     pipeline?.unsubscribe();
   }
@@ -607,7 +609,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #writeReplies(): BatchWriter {
-    return (this.#writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+    return (this.#x.writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
   }
 
   #dropBacklog(): void {
@@ -642,6 +644,22 @@ function wholeMilliseconds(): number {
 
 function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
+/**
+ * Listens for the peer's FIN with {@link onEnd}, alone. Every `net.Socket`
+ * has a listener of Node's own on 'end' (`onReadableStreamEnd`), which acts
+ * only on a socket that is not half-open; ours are (the listener makes them
+ * so), and beside ours it would turn the socket's 'end' listeners into an
+ * array: ~75 B per connection. So where it is that one listener and the
+ * socket half-open, it is taken off; otherwise both stay.
+ */
+function listenForEnd(socket: Socket): void {
+  if (socket.allowHalfOpen && socket.listenerCount('end') === 1) {
+    const [own] = socket.listeners('end');
+    if (own?.name === 'onReadableStreamEnd') socket.removeListener('end', own as () => void);
+  }
+  socket.on('end', onEnd);
 }
 
 function onRead(this: Socket, bytes: number): void {
