@@ -152,6 +152,11 @@ class Exchange {
   pipeline: Subscription | undefined = undefined;
   /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
   backlog: Buffer | undefined = undefined;
+  /**
+   * Reads since it was created: a drain waits for one more, or for a turn of
+   * the loop without one (it is not dropped while a drain waits).
+   */
+  reads = 0;
   /** What the framing reported of the chunk being decoded. */
   frames = 0;
   consumed = -1;
@@ -177,8 +182,6 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   readonly #done: Subscriber<never>;
   /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not thirteen. */
   #flags = 0;
-  /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
-  #reads = 0;
   /** Created with the first read (or the pipeline's subscription): an idle connection holds none (nor does a hibernating one). */
   #exchange: Exchange | undefined;
   /** Requests (frames) since the connection opened, across hibernations: its access log line's count. */
@@ -391,14 +394,15 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
     if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
-    this.#reads++;
+    const x = this.#x;
+    x.reads++;
     this.#set(LAST_READ_FULL, !this.#is(READS_SHARED) || chunk.length >= READ_BUFFER_SIZE);
     const now = performance.now();
-    this.#x.receivedAt = now;
+    x.receivedAt = now;
     this.#lastActive = Math.trunc(now);
     if (this.#is(ASLEEP)) this.#subscribe();
     const rest = this.#decode(chunk, chunk.length);
-    if (rest !== undefined) this.#x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+    if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
     if (rest !== undefined || this.#isFull()) {
       this.socket.pause();
       this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
@@ -541,11 +545,11 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #awaitCut(): void {
     if (this.#is(CUT) || this.#is(FINISHED)) return;
     if (this.#exchange?.backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
-    if (this.#reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
-    const reads = this.#reads;
+    const reads = this.#exchange?.reads ?? 0;
+    if (reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
     // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
     setImmediate(() => setImmediate(() => {
-      if (this.#reads === reads && !this.socket.isPaused()) this.#cutNow();
+      if ((this.#exchange?.reads ?? 0) === reads && !this.socket.isPaused()) this.#cutNow();
     }));
   }
 
