@@ -46,27 +46,33 @@ if (process.env.HEAP_DIFF_PORT !== undefined) {
   const child = fork(new URL(import.meta.url).pathname, process.argv.slice(2), { env: { ...process.env, HEAP_DIFF_PORT: String(server.port) } });
   const opened = await new Promise((resolve) => child.once('message', resolve));
   await new Promise((resolve) => setTimeout(resolve, Number(process.env.HOLD_MS ?? 3000)));
-  const after = snapshot(before.ids);
+  const afterSnapshot = snapshot();
+  // Read once both are taken: what reading one leaves alive must not weigh on the other's heap figure.
+  const beforeGroups = groupObjects(before.file);
+  const after = { heapUsed: afterSnapshot.heapUsed, ...groupObjects(afterSnapshot.file, beforeGroups.ids) };
   const rows = [];
   for (const [key, group] of after.groups) {
-    const old = before.groups.get(key) ?? { count: 0, size: 0 };
+    const old = beforeGroups.groups.get(key) ?? { count: 0, size: 0 };
     const size = (group.size - old.size) / count;
     if (Math.abs(size) >= 4) rows.push({ key, count: (group.count - old.count) / count, size });
   }
   rows.sort((a, b) => b.size - a.size);
   for (const row of rows) console.log(`${row.size.toFixed(1).padStart(8)} B ${row.count.toFixed(2).padStart(6)} ×  ${row.key}`);
   console.log(`${which}, ${opened} connections${greet ? ' that said hello' : ''}: heap used ${((after.heapUsed - before.heapUsed) / count).toFixed(0)} B per connection`);
-  for (const [holder, times] of after.holders) console.log(`held ${(times / count).toFixed(2)} × ${holder}`);
+  for (const [holder, times] of [...after.holders].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`held ${(times / count).toFixed(2)} × ${holder}`);
   child.send('done');
   await new Promise((resolve) => child.once('exit', resolve));
   await server.close();
 
-  /** The heap in use after a full collection, and a snapshot's objects grouped (with their ids, and what holds the new ones). */
-  function snapshot(oldIds) {
+  /** The heap in use after a full collection, and a snapshot of it, in a file. */
+  function snapshot() {
     gc();
     gc();
-    const heapUsed = process.memoryUsage().heapUsed;
-    const file = writeHeapSnapshot();
+    return { heapUsed: process.memoryUsage().heapUsed, file: writeHeapSnapshot() };
+  }
+
+  /** A snapshot's objects grouped (with their ids, and what holds the new ones). */
+  function groupObjects(file, oldIds) {
     const { snapshot: { meta }, nodes, edges, strings } = JSON.parse(readFileSync(file, 'utf8'));
     unlinkSync(file);
     const nodeFields = meta.node_fields.length;
@@ -118,7 +124,7 @@ if (process.env.HEAP_DIFF_PORT !== undefined) {
         }
       }
     }
-    return { heapUsed, groups, ids, holders };
+    return { groups, ids, holders };
   }
 }
 
