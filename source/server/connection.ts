@@ -180,7 +180,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   readonly socket: ServedSocket;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
-  /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not thirteen. */
+  /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not one each. */
   #flags = 0;
   /** Created with the first read (or the pipeline's subscription): an idle connection holds none (nor does a hibernating one). */
   #exchange: Exchange | undefined;
