@@ -14,7 +14,8 @@
  * perf/results/<timestamp>.json and perf/latest.svg. Then the RESP scenario
  * (perf/resp.js: redis-benchmark against examples/redis.ts and redis-server)
  * and the scale-out ones (perf/scale-out.js: `--processes 2` against 1, and
- * the HAProxy hop); `-- --resp` or `-- --scale` runs those alone.
+ * the HAProxy hop); `-- --resp` or `-- --scale` runs those alone. `-- --shutdown`
+ * runs perf/shutdown-resets.js (SIGTERM under connection churn) alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -24,6 +25,7 @@ import { holdIdleConnections } from './idle-connections.js';
 import { buildLineLoad, canPin, cpuSeconds, residentBytes, runPinned, waitQuiet } from './processes.js';
 import { formatResp, runResp } from './resp.js';
 import { formatScaleOut, runScaleOut } from './scale-out.js';
+import { formatShutdownResets, runShutdownResets } from './shutdown-resets.js';
 import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
 
@@ -216,6 +218,11 @@ if (process.argv.includes('--resp')) {
 if (process.argv.includes('--scale')) {
   process.stderr.write(`perf --scale${quick ? ' --quick' : ''}: ${machine}\n`);
   console.log(formatScaleOut(await runScaleOut({ quick })));
+  process.exit(0);
+}
+if (process.argv.includes('--shutdown')) {
+  process.stderr.write(`perf --shutdown${quick ? ' --quick' : ''}: ${machine}\n`);
+  console.log(formatShutdownResets(await runShutdownResets({ runs: quick ? 4 : 12 })));
   process.exit(0);
 }
 const baselineLabel = against === undefined ? 'plain net' : `tcp-rx at ${against}`;

@@ -33,6 +33,11 @@ const MAX_BACKOFF = 30_000;
 /** A worker told to drain that is still there this long (ms) after its drain timeout is killed. */
 const DRAIN_GRACE = 5_000;
 
+/** Sends `message` unless the channel is gone; one closing meanwhile is no error (the callback takes it, not an 'error' event). */
+function tell(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message, () => {});
+}
+
 /** A worker that exited before it was serving. */
 class WorkerExit extends Error {
   constructor(readonly code: number | null, readonly signal: string | null) {
@@ -59,8 +64,6 @@ class WorkerExit extends Error {
  */
 export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding> {
   const { logger } = options;
-  // Workers send histograms (an `Infinity` bound) and null-prototype counts: JSON would lose the first.
-  cluster.setupPrimary({ serialization: 'advanced' });
   // The workers share the listening socket and accept from it themselves (SCHED_NONE), rather than
   // the primary accepting and handing each connection over (round-robin, Linux's default), unless
   // NODE_CLUSTER_SCHED_POLICY says otherwise. Measured with perf/cluster.js on 2 shared cores
@@ -69,8 +72,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
   // would not be light); pipelined load is even (870k against 722k requests/s, within the noise);
   // fairness is alike (0.81–1.00). Round-robin did better at 10,000 connections with one request
   // in flight (19k against 8k requests/s), which is not understood yet. Both restart without loss
-  // (round-robin only thanks to the `farewell` exchange, see messages.ts).
+  // (round-robin only thanks to the `farewell` exchange, see messages.ts). Set before setupPrimary(),
+  // which fixes the policy for good.
   if (process.env['NODE_CLUSTER_SCHED_POLICY'] === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // Workers send histograms (an `Infinity` bound) and null-prototype counts: JSON would lose the first.
+  cluster.setupPrimary({ serialization: 'advanced' });
   const metrics = new ClusterMetrics({ metricsInterval: options.metricsInterval, logger });
   /** Workers in the rotation: the ones to replace on SIGHUP, and to drain on SIGTERM. */
   const serving = new Set<Worker>();
@@ -88,7 +94,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
     starting.add(worker);
     metrics.track(worker);
     worker.on('message', (message: unknown) => {
-      if (isMessage<WorkerMessage>(message) && message.tcprx === 'drained') worker.send({ tcprx: 'farewell' } satisfies PrimaryMessage);
+      if (isMessage<WorkerMessage>(message) && message.tcprx === 'drained') tell(worker, { tcprx: 'farewell' });
     });
     const born = Date.now();
     exits.set(
@@ -125,7 +131,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
   /** Takes `worker` out of the rotation and tells it to drain; resolves with its exit code. */
   const retire = (worker: Worker): Promise<number> => {
     serving.delete(worker);
-    if (worker.isConnected()) worker.send({ tcprx: 'drain' } satisfies PrimaryMessage);
+    if (worker.isConnected()) tell(worker, { tcprx: 'drain' });
     else worker.process.kill('SIGTERM'); // its channel is gone: the signal drains it just as well
     const exited = exits.get(worker) ?? Promise.resolve(worker.process.exitCode ?? 1);
     if (options.drainTimeout > 0) {

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { get } from 'node:http';
 import t, { type Test } from 'tap';
 import { parseExposition, type Sample } from '../../source/top/exposition.js';
@@ -31,6 +32,25 @@ const byProcess = (samples: readonly Sample[], name: string): Map<string, number
 const total = (series: Map<string, number>): number => [...series.values()].reduce((sum, count) => sum + count, 0);
 const workerPids = (samples: readonly Sample[]): string[] =>
   samples.filter((sample) => sample.name === 'tcprx_process_uptime_seconds' && sample.labels['role'] === 'worker').map((sample) => sample.labels['process']!).sort();
+
+/** Which of `pids` hold a descriptor of the socket listening on `port` (from /proc). */
+function listeningSocketHolders(port: number, pids: readonly number[]): number[] {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const listening = ['/proc/net/tcp', '/proc/net/tcp6']
+    .flatMap((table) => readFileSync(table, 'utf8').split('\n').slice(1))
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${portHex}`) && fields[3] === '0A') // 0A: LISTEN
+    .map((fields) => `socket:[${fields[9]}]`);
+  const holds = (pid: number): boolean =>
+    readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return listening.includes(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  return pids.filter(holds);
+}
 
 /** `count` connections at once, one request each; resolves with the replies. */
 async function echoOnce(port: number, count: number): Promise<string[]> {
@@ -72,6 +92,7 @@ t.test('--processes 2: connections land on both workers, /metrics adds them up, 
     served = byProcess(samples, 'tcprx_process_connections_total');
   } while (batches < 10 && !pids.every((pid) => served.get(pid)! > 0));
   t.equal(pids.length, 2, 'two workers');
+  t.same(listeningSocketHolders(server.port, [server.child.pid!, ...pids.map(Number)]), [server.child.pid, ...pids.map(Number)], 'each worker holds the listening socket and accepts from it (SCHED_NONE); the primary keeps it for new workers');
   t.ok(pids.every((pid) => served.get(pid)! > 0), `each worker served some connections: ${JSON.stringify([...served])} after ${batches} batches of 16`);
   t.equal(value(samples, 'tcprx_requests_total'), 16 * batches);
   checkSums(t, samples);
