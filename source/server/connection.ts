@@ -13,7 +13,7 @@ import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-rea
 import { BatchWriter, type Reply, type WriterOwner } from './writer.js';
 import { tlsLogFields, tlsPeer, type TlsPeer } from '../transport/tls-peer.js';
 import { HIBERNATE_AFTER, isStateless } from './stateless.js';
-import { peerLogFields, peerOf, type Peer } from '../transport/peer.js';
+import { ownPeer, peerLogFields, proxiedPeer, readOwnPeer, type OwnPeer, type Peer } from '../transport/peer.js';
 import { proxyInfo, takeEarlyBytes } from '../transport/proxy-protocol.js';
 import type { ProxyInfo } from '../transport/proxy-header.js';
 
@@ -28,6 +28,8 @@ export type Protocol = OperatorFunction<Buffer, Reply>;
 
 /** How connections are served; the server fills it from its options. */
 export interface ConnectionSettings {
+  /** What each connection does with its bytes. */
+  readonly protocol: Protocol;
   /** No bytes either way for this long closes the connection quietly (ms; 0 = never). */
   readonly idleTimeout: number;
   /** A frame started but unfinished for this long gets `ERR read timeout` (ms; 0 = never). */
@@ -79,15 +81,15 @@ export interface ActiveConnection extends Expiring {
 export const LINGER = 5_000;
 
 /**
- * Serves one socket: its chunks flow through `protocol` into a batching
+ * Serves one socket: its chunks flow through `settings.protocol` into a batching
  * writer. The Observable completes when the socket has closed. It returns
  * no teardown: the forced end of a shutdown reaches the connection through
  * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
  * cost every connection a finalizer array in its pool subscriber (~180 B).
  */
-export function serveConnection(socket: Socket, protocol: Protocol, settings: ConnectionSettings): Observable<never> {
+export function serveConnection(socket: Socket, settings: ConnectionSettings): Observable<never> {
   return new Observable<never>((subscriber) => {
-    new Connection(socket, protocol, settings, subscriber);
+    new Connection(socket, settings, subscriber);
   });
 }
 
@@ -102,100 +104,127 @@ type ServedSocket = Socket & { [kConnection]: Connection };
 /** An Unsubscribable that does nothing: the chunks end with the connection, not with their subscriber. */
 const STAYS: Unsubscribable = { unsubscribe() {} };
 
+// The bits of a connection's #flags.
+/** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
+const COPY_CHUNKS = 1 << 0;
+/** The protocol was declared {@link stateless}: its pipeline may be dropped while the connection idles. */
+const STATELESS = 1 << 1;
+/** A stateless protocol's pipeline is not subscribed: the next byte subscribes it. */
+const ASLEEP = 1 << 2;
+/** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
+const FINISHED = 1 << 3;
+const DRAINING = 1 << 4;
+/** The drain has taken every request that had arrived: a frame in progress is finished, nothing more. */
+const CUT = 1 << 5;
+/** The latest read filled the read buffer: the kernel may hold more. */
+const LAST_READ_FULL = 1 << 6;
+/**
+ * Reads come into the shared buffer, whose size says whether a read took
+ * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
+ * read) says nothing of the kind: there every read counts as full, and a
+ * drain waits for a turn of the loop without one.
+ */
+const READS_SHARED = 1 << 7;
+const PEER_ENDED = 1 << 8;
+/** The framing holds the start of an unfinished frame. */
+const PENDING = 1 << 9;
+/** Between the start and the end of a chunk's decoding: settlements wait for its frames to be counted. */
+const DECODING = 1 << 10;
+/** The protocol settles requests itself (settleManually). */
+const MANUAL_SETTLING = 1 << 11;
+/** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
+const FORCED = 1 << 12;
+/** Our side has finished writing (the FIN is out): the linger has begun. */
+const WRITING_FINISHED = 1 << 13;
+
+/**
+ * What a connection holds only while it is being talked to: its pipeline's
+ * subscription and input, the requests in flight and when they came, the
+ * chunk being decoded. A stateless protocol's connection drops it with its
+ * pipeline when it hibernates, and one that never sends never has one: at
+ * 10,000 idle connections these dozen fields (some of them boxed numbers)
+ * are over a megabyte.
+ */
+class Exchange {
+  /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
+  chunks: Observable<Buffer> | undefined = undefined;
+  input: Observer<Buffer> | undefined = undefined;
+  pipeline: Subscription | undefined = undefined;
+  /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
+  backlog: Buffer | undefined = undefined;
+  /**
+   * Reads since it was created: a drain waits for one more, or for a turn of
+   * the loop without one (it is not dropped while a drain waits).
+   */
+  reads = 0;
+  /** What the framing reported of the chunk being decoded. */
+  frames = 0;
+  consumed = -1;
+  /** Settlements made while the chunk was decoded, to be applied as it ends. */
+  settledInChunk = 0;
+  /** Bytes the socket held unwritten as the chunk's decoding began. */
+  unsent = 0;
+  /** Created with the first frame. */
+  arrivals: Arrivals | undefined = undefined;
+  /** Created with the first reply or read. */
+  writer: BatchWriter | undefined = undefined;
+  /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
+  batchArrival = Number.NaN;
+  /** When the latest chunk arrived (a performance.now() time, as are the connection's instants). */
+  receivedAt = performance.now();
+  /** When the unfinished frame began: for the read timeout. */
+  frameStarted = 0;
+}
+
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
-  readonly #protocol: Protocol;
   readonly #settings: ConnectionSettings;
   readonly #done: Subscriber<never>;
-  /** Created with the first reply or read: an idle connection holds none (nor does a hibernating one). */
-  #writer: BatchWriter | undefined;
-  /** The chunks as the pipeline subscribed them (one Observable per subscription of the pipeline). */
-  #chunks: Observable<Buffer> | undefined;
-  #input: Observer<Buffer> | undefined;
-  /** The chunks go to an ordinary subscriber, which gets copies of borrowed ones. */
-  #copyChunks = false;
-  #pipeline: Subscription | undefined;
-  /** The protocol was declared {@link stateless}: its pipeline may be dropped while the connection idles. */
-  readonly #stateless: boolean;
-  /** A stateless protocol's pipeline is not subscribed: the next byte subscribes it. */
-  #asleep = false;
-  /** Set once the pipeline has finished or been stopped: later bytes are read and dropped. */
-  #finished = false;
-  #draining = false;
-  /** The drain has taken every request that had arrived: a frame in progress is finished, nothing more. */
-  #cut = false;
-  /** Reads seen: a drain waits for one more, or for a turn of the loop without one. */
-  #reads = 0;
-  /** The latest read filled the read buffer: the kernel may hold more. */
-  #lastReadFull = false;
-  /**
-   * Reads come into the shared buffer, whose size says whether a read took
-   * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
-   * read) says nothing of the kind: there every read counts as full, and a
-   * drain waits for a turn of the loop without one.
-   */
-  readonly #readsShared: boolean;
-  #peerEnded = false;
-  /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
-  #backlog: Buffer | undefined;
-  /** The framing holds the start of an unfinished frame. */
-  #pending = false;
-  /** What the framing reported of the chunk being decoded. */
-  #frames = 0;
-  #consumed = -1;
-  /** Between the start and the end of a chunk's decoding: settlements wait for its frames to be counted. */
-  #decoding = false;
-  #settledInChunk = 0;
-  #manualSettling = false;
-  /** Bytes the socket held unwritten as the chunk's decoding began. */
-  #unsent = 0;
-  /** Created with the first frame: an idle connection holds none (nor does a hibernating one). */
-  #arrivals: Arrivals | undefined;
+  /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not one each. */
+  #flags = 0;
+  /** Created with the first read (or the pipeline's subscription): an idle connection holds none (nor does a hibernating one). */
+  #exchange: Exchange | undefined;
   /** Requests (frames) since the connection opened, across hibernations: its access log line's count. */
   #requests = 0;
-  /** When the oldest request answered since the last write arrived (NaN: none), for reply latency. */
-  #batchArrival = Number.NaN;
-  /** When the latest chunk arrived (a performance.now() time, as are the other instants). */
-  #receivedAt = 0;
-  /** Last read or write: for the idle timeout. */
-  #lastActive = performance.now();
-  /** When the unfinished frame began: for the read timeout. */
-  #frameStarted = 0;
-  /** When our side finished writing (the FIN is out): for the linger. 0 until then. */
-  #finishedAt = 0;
-  /** Destroyed by the server (a shutdown past its drain timeout), which counts it. */
-  #forced = false;
+  /**
+   * Last read or write: for the idle timeout; once our side has finished
+   * writing ({@link WRITING_FINISHED}), when it did: for the linger. In
+   * whole milliseconds: small integers live in the object, where a fraction
+   * would box a number per connection (for the first 24 days of the
+   * process; then they are boxed, and as right).
+   */
+  #lastActive = wholeMilliseconds();
   #reason: CloseReason | undefined;
   /**
-   * The client (behind a PROXY header, the one it names), read once as the
-   * connection opens: a socket no longer knows its peer once closed, when
-   * the access log asks.
+   * The socket's own peer, read once as the connection opens (a socket no
+   * longer knows it once closed, when the access log asks), compactly; the
+   * client a PROXY header named stays with the socket.
    */
-  readonly #peer: Peer;
+  readonly #ownPeer: OwnPeer['address'];
+  readonly #ownPort: OwnPeer['port'];
   /** When the connection was opened: its duration, for the access log. */
   readonly #openedAt = performance.now();
 
-  constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
+  constructor(socket: Socket, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    this.#set(READS_SHARED, readIntoSharedBuffer(socket, onRead));
     // What came after a PROXY header, in the read that brought it: the connection's first chunk.
     const early = takeEarlyBytes(socket);
     // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
-    if (!this.#readsShared) socket.on('data', onData);
+    if (!this.#is(READS_SHARED)) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
-    this.#peer = peerOf(socket);
-    this.#protocol = protocol;
-    this.#stateless = isStateless(protocol);
+    ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
+    this.#set(STATELESS, isStateless(settings.protocol));
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
     socket.on('error', onError);
-    socket.on('end', onEnd);
+    listenForEnd(socket);
     socket.on('drain', onDrain);
     socket.on('finish', onFinish);
     // A stateless protocol waits for the first byte: a connection that never sends holds no pipeline.
-    if (this.#stateless) this.#asleep = true;
+    if (this.#is(STATELESS)) this.#set(ASLEEP, true);
     else this.#subscribe();
     socket.resume();
     // After resume(): a read that fills the connection pauses the socket again, and it stays paused.
@@ -203,12 +232,25 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (settings.shutdown.draining) this.drain();
   }
 
+  /** The connection's {@link Exchange}, created as it is first needed. */
+  get #x(): Exchange {
+    return (this.#exchange ??= new Exchange());
+  }
+
+  #is(flag: number): boolean {
+    return (this.#flags & flag) !== 0;
+  }
+
+  #set(flags: number, on: boolean): void {
+    this.#flags = on ? this.#flags | flags : this.#flags & ~flags;
+  }
+
   // ConnectionContext: what the operators of the pipeline report and ask.
 
   get chunks(): Observable<Buffer> {
-    return (this.#chunks ??= new Observable<Buffer>((input) => {
-      this.#input = input;
-      this.#copyChunks = true;
+    return (this.#x.chunks ??= new Observable<Buffer>((input) => {
+      this.#x.input = input;
+      this.#set(COPY_CHUNKS, true);
     }));
   }
 
@@ -217,7 +259,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   get peer(): Peer {
-    return this.#peer;
+    return proxiedPeer(this.socket) ?? ownPeer({ address: this.#ownPeer, port: this.#ownPort });
   }
 
   get proxy(): ProxyInfo | undefined {
@@ -225,46 +267,47 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
-    this.#input = observer;
-    this.#copyChunks = false;
+    this.#x.input = observer;
+    this.#set(COPY_CHUNKS, false);
     return STAYS;
   }
 
   full(frames: number): boolean {
-    return this.#cut || this.#over(frames, this.#unsent + (this.#writer?.bytes ?? 0));
+    return this.#is(CUT) || this.#over(frames, this.#x.unsent + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
-    this.#frames += frames;
-    this.#pending = pending;
-    this.#consumed = consumed;
+    this.#x.frames += frames;
+    this.#set(PENDING, pending);
+    this.#x.consumed = consumed;
   }
 
   settle(requests: number): void {
-    if (this.#decoding) {
-      this.#settledInChunk += requests;
+    if (this.#is(DECODING)) {
+      this.#x.settledInChunk += requests;
       return;
     }
-    const arrival = this.#arrivals?.settle(requests) ?? Number.NaN;
-    if (!(arrival >= this.#batchArrival)) this.#batchArrival = arrival; // keeps the oldest; NaN never replaces
-    if (this.#backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
+    const x = this.#x;
+    const arrival = x.arrivals?.settle(requests) ?? Number.NaN;
+    if (!(arrival >= x.batchArrival)) x.batchArrival = arrival; // keeps the oldest; NaN never replaces
+    if (x.backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
   }
 
   settleManually(): void {
-    this.#manualSettling = true;
+    this.#set(MANUAL_SETTLING, true);
   }
 
   // ActiveConnection: shutdown, and the timeout sweeper (below).
 
   drain(): void {
-    if (this.#draining || this.#finished) return;
-    this.#draining = true;
+    if (this.#is(DRAINING) || this.#is(FINISHED)) return;
+    this.#set(DRAINING, true);
     this.#awaitCut();
   }
 
   fail(error: unknown): void {
-    if (this.#finished) return;
-    this.#pipeline?.unsubscribe();
+    if (this.#is(FINISHED)) return;
+    this.#exchange?.pipeline?.unsubscribe();
     this.error(error);
   }
 
@@ -272,22 +315,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   expire(now: number): void {
     const { idleTimeout, readTimeout } = this.#settings;
-    if (this.#finished) {
-      if (this.#finishedAt > 0 && now - this.#finishedAt >= LINGER) this.socket.destroy();
-      else this.#writer?.expire(now);
+    if (this.#is(FINISHED)) {
+      if (this.#is(WRITING_FINISHED) && now - this.#lastActive >= LINGER) this.socket.destroy();
+      else this.#exchange?.writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
-    } else if (readTimeout > 0 && this.#pending && now - this.#frameStarted >= readTimeout) {
+    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x.frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
-    } else if (this.#stateless && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
+    } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
       this.#hibernate();
     } else {
-      this.#writer?.expire(now);
+      this.#exchange?.writer?.expire(now);
     }
   }
 
   abort(): void {
-    this.#forced = true;
+    this.#set(FORCED, true);
     this.destroy('shutdown');
   }
 
@@ -299,22 +342,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // Observer<Reply>: what the protocol answers. None of these may throw: nothing above would catch it.
 
   next(reply: Reply): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     if (typeof reply !== 'string' && !(reply instanceof Uint8Array)) {
       this.fail(new TypeError(`a protocol replied with ${describe(reply)}: replies are strings or bytes`));
       return;
     }
-    if (!this.#decoding && typeof reply !== 'string' && isBorrowed(reply)) {
+    if (!this.#is(DECODING) && typeof reply !== 'string' && isBorrowed(reply)) {
       // Lent memory that outlived its read now holds someone else's bytes: never send them.
       this.fail(new Error('a borrowed frame was replied after its read: its memory has been reused (see `borrowed` in the framing options)'));
       return;
     }
     this.#writeReplies().push(reply);
-    if (!this.#manualSettling) this.settle(1);
+    if (!this.#is(MANUAL_SETTLING)) this.settle(1);
   }
 
   error(error: unknown): void {
-    if (this.#finished) return;
+    if (this.#is(FINISHED)) return;
     if (error instanceof ProtocolError) {
       this.#closeAs(error.reason);
       this.#log('warn', error.message);
@@ -328,16 +371,18 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** The protocol has answered everything: end our side once the replies are written. */
   complete(): void {
-    if (!this.#finished) this.#finish();
+    if (!this.#is(FINISHED)) this.#finish();
   }
 
   // WriterOwner: what the writer reports.
 
   flushed(bytes: number, replies: number): void {
-    const now = (this.#lastActive = performance.now());
-    const arrival = this.#batchArrival;
-    this.#batchArrival = Number.NaN;
-    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : this.#receivedAt) });
+    const now = performance.now();
+    this.#lastActive = Math.trunc(now);
+    const x = this.#x;
+    const arrival = x.batchArrival;
+    x.batchArrival = Number.NaN;
+    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
   }
 
   writeTimedOut(): void {
@@ -348,23 +393,26 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
-    if (this.#finished) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
-    this.#reads++;
-    this.#lastReadFull = !this.#readsShared || chunk.length >= READ_BUFFER_SIZE;
-    this.#receivedAt = this.#lastActive = performance.now();
-    if (this.#asleep) this.#subscribe();
+    if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
+    const x = this.#x;
+    x.reads++;
+    this.#set(LAST_READ_FULL, !this.#is(READS_SHARED) || chunk.length >= READ_BUFFER_SIZE);
+    const now = performance.now();
+    x.receivedAt = now;
+    this.#lastActive = Math.trunc(now);
+    if (this.#is(ASLEEP)) this.#subscribe();
     const rest = this.#decode(chunk, chunk.length);
-    if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+    if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
     if (rest !== undefined || this.#isFull()) {
       this.socket.pause();
       this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
     }
-    if (this.#draining) this.#afterDrainingRead();
+    if (this.#is(DRAINING)) this.#afterDrainingRead();
   }
 
   ended(): void {
-    this.#peerEnded = true;
-    if (this.#backlog === undefined) this.#endInput();
+    this.#set(PEER_ENDED, true);
+    if (this.#exchange?.backlog === undefined) this.#endInput();
   }
 
   /** The writer's socket has drained. */
@@ -374,7 +422,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** Our side has finished writing: the linger begins. */
   writingFinished(): void {
-    this.#finishedAt = performance.now();
+    this.#lastActive = wholeMilliseconds();
+    this.#set(WRITING_FINISHED, true);
   }
 
   /** A peer that resets or vanishes is ordinary for a server: counted, not logged. */
@@ -384,17 +433,17 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   closed(): void {
     // Destroyed by the server, it was counted there; otherwise it was cut if replies or answers were still owed.
-    const cut = !this.#forced && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
-    this.#finished = true;
-    this.#backlog = undefined;
-    this.#pipeline?.unsubscribe();
+    const cut = !this.#is(FORCED) && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
+    this.#set(FINISHED, true);
+    this.#dropBacklog();
+    this.#exchange?.pipeline?.unsubscribe();
     this.#settings.active.delete(this);
     if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
     const { socket } = this;
     this.#settings.events.next({
       type: 'closed',
       reason: this.#reason ?? 'end',
-      peer: this.#peer,
+      peer: this.peer,
       duration: performance.now() - this.#openedAt,
       // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
       bytesIn: socket.bytesRead,
@@ -412,38 +461,40 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * left untaken because the connection was full, or `undefined`.
    */
   #decode(chunk: Buffer, received: number): Buffer | undefined {
-    const input = this.#input;
+    const x = this.#x;
+    const input = x.input;
     if (input === undefined) return undefined;
-    this.#frames = 0;
-    this.#consumed = -1;
-    this.#settledInChunk = 0;
-    this.#unsent = this.socket.writableLength;
-    this.#decoding = true;
-    clock.hold(this.#receivedAt);
+    x.frames = 0;
+    x.consumed = -1;
+    x.settledInChunk = 0;
+    x.unsent = this.socket.writableLength;
+    this.#set(DECODING, true);
+    clock.hold(x.receivedAt);
     const writer = this.#writeReplies();
     writer.hold();
     try {
-      input.next(this.#copyChunks && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
+      input.next(this.#is(COPY_CHUNKS) && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
     } finally {
       clock.release();
-      this.#decoding = false;
+      this.#set(DECODING, false);
       this.#counted(chunk.length);
       writer.release();
     }
-    this.#settings.events.next({ type: 'read', bytes: received, frames: this.#frames });
-    const consumed = this.#consumed;
-    return consumed >= 0 && consumed < chunk.length && !this.#finished ? chunk.subarray(consumed) : undefined;
+    this.#settings.events.next({ type: 'read', bytes: received, frames: x.frames });
+    const consumed = x.consumed;
+    return consumed >= 0 && consumed < chunk.length && !this.#is(FINISHED) ? chunk.subarray(consumed) : undefined;
   }
 
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
   #counted(bytes: number): void {
-    const frames = this.#frames;
+    const x = this.#x;
+    const frames = x.frames;
     this.#requests += frames;
-    if (frames > 0) (this.#arrivals ??= new Arrivals()).add(this.#receivedAt, frames, this.#consumed >= 0 ? this.#consumed : bytes);
-    if (this.#pending && (frames > 0 || this.#frameStarted === 0)) this.#frameStarted = this.#receivedAt;
-    if (!this.#pending) this.#frameStarted = 0;
-    const settled = this.#settledInChunk;
-    this.#settledInChunk = 0;
+    if (frames > 0) (x.arrivals ??= new Arrivals()).add(x.receivedAt, frames, x.consumed >= 0 ? x.consumed : bytes);
+    if (this.#is(PENDING) && (frames > 0 || x.frameStarted === 0)) x.frameStarted = x.receivedAt;
+    if (!this.#is(PENDING)) x.frameStarted = 0;
+    const settled = x.settledInChunk;
+    x.settledInChunk = 0;
     if (settled > 0) this.settle(settled);
   }
 
@@ -453,9 +504,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    */
   #over(frames: number, unsent: number): boolean {
     const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
-    const arrivals = this.#arrivals;
+    const x = this.#x;
+    const arrivals = x.arrivals;
     return (
-      (arrivals?.pending ?? 0) + frames - this.#settledInChunk >= maxPending ||
+      (arrivals?.pending ?? 0) + frames - x.settledInChunk >= maxPending ||
       (arrivals !== undefined && arrivals.pendingBytes >= maxPendingBytes) ||
       unsent >= replyBudget
     );
@@ -463,25 +515,26 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** {@link full} between chunks. */
   #isFull(): boolean {
-    return this.#over(0, this.socket.writableLength + (this.#writer?.bytes ?? 0));
+    return this.#over(0, this.socket.writableLength + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
   #resumeIfRoom(): void {
-    if (this.#finished || this.#decoding) return;
-    while (this.#backlog !== undefined && !this.#isFull()) {
-      const backlog = this.#backlog;
-      this.#backlog = undefined;
-      this.#receivedAt = performance.now();
+    if (this.#is(FINISHED) || this.#is(DECODING)) return;
+    const x = this.#x;
+    while (x.backlog !== undefined && !this.#isFull()) {
+      const backlog = x.backlog;
+      x.backlog = undefined;
+      x.receivedAt = performance.now();
       const rest = this.#decode(backlog, 0);
-      if (rest !== undefined) this.#backlog = rest; // a view of our own copy: it stays valid
-      if (this.#finished) return;
+      if (rest !== undefined) x.backlog = rest; // a view of our own copy: it stays valid
+      if (this.#is(FINISHED)) return;
     }
-    if (this.#backlog !== undefined || this.#isFull()) return;
-    if (this.#peerEnded) return this.#endInput();
+    if (x.backlog !== undefined || this.#isFull()) return;
+    if (this.#is(PEER_ENDED)) return this.#endInput();
     this.socket.resume(); // after a cut too: a frame in progress is still read to its end
-    if (this.#cut) this.#endInputIfWhole();
-    else if (this.#draining) this.#awaitCut();
+    if (this.#is(CUT)) this.#endInputIfWhole();
+    else if (this.#is(DRAINING)) this.#awaitCut();
   }
 
   /**
@@ -490,40 +543,40 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * turn of the event loop passes with reading on and no read at all.
    */
   #awaitCut(): void {
-    if (this.#cut || this.#finished) return;
-    if (this.#backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
-    if (this.#reads > 0 && !this.#lastReadFull) return this.#cutNow();
-    const reads = this.#reads;
+    if (this.#is(CUT) || this.#is(FINISHED)) return;
+    if (this.#exchange?.backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
+    const reads = this.#exchange?.reads ?? 0;
+    if (reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
     // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
     setImmediate(() => setImmediate(() => {
-      if (this.#reads === reads && !this.socket.isPaused()) this.#cutNow();
+      if ((this.#exchange?.reads ?? 0) === reads && !this.socket.isPaused()) this.#cutNow();
     }));
   }
 
   #afterDrainingRead(): void {
-    if (this.#cut) this.#endInputIfWhole();
-    else if (this.#backlog === undefined && !this.#lastReadFull) this.#cutNow();
+    if (this.#is(CUT)) this.#endInputIfWhole();
+    else if (this.#exchange?.backlog === undefined && !this.#is(LAST_READ_FULL)) this.#cutNow();
     else this.#awaitCut();
   }
 
   #cutNow(): void {
-    if (this.#cut) return;
-    this.#cut = true;
+    if (this.#is(CUT)) return;
+    this.#set(CUT, true);
     this.#endInputIfWhole();
   }
 
   /** After the cut: once no frame is half read, the pipeline has every request it will get. */
   #endInputIfWhole(): void {
-    if (this.#pending || this.#finished) return;
-    this.#backlog = undefined; // arrived after the cut: dropped, and the FIN tells the peer so
+    if (this.#is(PENDING) || this.#is(FINISHED)) return;
+    this.#dropBacklog(); // arrived after the cut: dropped, and the FIN tells the peer so
     this.#endInput();
   }
 
   /** Subscribes the protocol's pipeline to this connection's chunks. */
   #subscribe(): void {
-    this.#asleep = false;
+    this.#set(ASLEEP, false);
     try {
-      this.#pipeline = withConnectionContext(this, () => this.#protocol(this.chunks).subscribe(this));
+      this.#x.pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
@@ -532,44 +585,48 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Whether a stateless pipeline may be dropped now: nothing half read, unanswered, unwritten or ending. */
   #owesNothing(): boolean {
     return (
-      !this.#asleep &&
-      !this.#finished &&
-      !this.#draining &&
-      !this.#peerEnded &&
-      !this.#pending &&
-      this.#backlog === undefined &&
+      !this.#is(ASLEEP) &&
+      !this.#is(FINISHED) &&
+      !this.#is(DRAINING) &&
+      !this.#is(PEER_ENDED) &&
+      !this.#is(PENDING) &&
+      this.#exchange?.backlog === undefined &&
       this.#unanswered() === 0 &&
-      (this.#writer?.bytes ?? 0) === 0 &&
+      (this.#exchange?.writer?.bytes ?? 0) === 0 &&
       this.socket.writableLength === 0
     );
   }
 
   /** Drops a stateless pipeline and what serves it; the next read subscribes it again. */
   #hibernate(): void {
-    const pipeline = this.#pipeline;
-    this.#asleep = true;
-    this.#pipeline = this.#chunks = this.#input = this.#arrivals = this.#writer = undefined;
-    this.#copyChunks = this.#manualSettling = false;
+    const pipeline = this.#exchange?.pipeline;
+    this.#set(ASLEEP, true);
+    this.#exchange = undefined;
+    this.#set(COPY_CHUNKS | MANUAL_SETTLING, false);
     pipeline?.unsubscribe();
   }
 
   /** The input has ended: the pipeline completes, or, asleep, owing nothing, the connection does as its pipeline would. */
   #endInput(): void {
-    if (this.#asleep) this.complete();
-    else this.#input?.complete();
+    if (this.#is(ASLEEP)) this.complete();
+    else this.#exchange?.input?.complete();
   }
 
   #writeReplies(): BatchWriter {
-    return (this.#writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+    return (this.#x.writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+  }
+
+  #dropBacklog(): void {
+    if (this.#exchange !== undefined) this.#exchange.backlog = undefined;
   }
 
   #unanswered(): number {
-    return this.#arrivals?.pending ?? 0;
+    return this.#exchange?.arrivals?.pending ?? 0;
   }
 
   #finish(last?: Reply): void {
-    this.#finished = true;
-    this.#backlog = undefined;
+    this.#set(FINISHED, true);
+    this.#dropBacklog();
     this.#writeReplies().end(last);
     // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
     this.socket.resume();
@@ -585,8 +642,28 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 }
 
+function wholeMilliseconds(): number {
+  return Math.trunc(performance.now());
+}
+
 function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
+/**
+ * Listens for the peer's FIN with {@link onEnd}, alone. Every `net.Socket`
+ * has a listener of Node's own on 'end' (`onReadableStreamEnd`), which acts
+ * only on a socket that is not half-open; ours are (the listener makes them
+ * so), and beside ours it would turn the socket's 'end' listeners into an
+ * array: ~75 B per connection. So where it is that one listener and the
+ * socket half-open, it is taken off; otherwise both stay.
+ */
+function listenForEnd(socket: Socket): void {
+  if (socket.allowHalfOpen && socket.listenerCount('end') === 1) {
+    const [own] = socket.listeners('end');
+    if (own?.name === 'onReadableStreamEnd') socket.removeListener('end', own as () => void);
+  }
+  socket.on('end', onEnd);
 }
 
 function onRead(this: Socket, bytes: number): void {

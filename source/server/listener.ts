@@ -1,5 +1,5 @@
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { fromEvent, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 
 /** Options of {@link createListener}. */
 export interface ListenerOptions {
@@ -24,7 +24,19 @@ export function createListener({ keepAlive }: ListenerOptions): { server: Listen
     keepAlive: keepAlive > 0,
     keepAliveInitialDelay: keepAlive,
   });
-  return { server, connection$: fromEvent(server, 'connection') as Observable<Socket> };
+  return { server, connection$: connections(server) };
+}
+
+/**
+ * The sockets `server` accepts. Not `fromEvent`, whose handler gathers its
+ * arguments into an array per event: garbage at every connection.
+ */
+function connections(server: NetServer): Observable<Socket> {
+  return new Observable<Socket>((subscriber) => {
+    const next = (socket: Socket): void => subscriber.next(socket);
+    server.on('connection', next);
+    return () => server.off('connection', next);
+  });
 }
 
 /**

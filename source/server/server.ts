@@ -244,7 +244,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   // Opened before listening, so that a path that cannot be opened fails serve() with nothing served.
   const accessLog = options.accessLog === undefined ? undefined : await AccessLog.open(options.accessLog, { events, logger });
   const admission = new Admission({ ...settings, events, served: active });
-  const connectionSettings = { ...settings, events, logger: peerLogger, active, shutdown, released: () => admission.released() };
+  const connectionSettings = { ...settings, protocol: handler, events, logger: peerLogger, active, shutdown, released: () => admission.released() };
   const served = connection$.pipe(
     takeUntil(stopAccepting),
     proxy?.headers() ?? identity,
@@ -255,7 +255,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
       answer: transport === undefined ? (socket, reason) => admission.turnAway(socket, reason) : undefined,
     }),
     transport?.handshake() ?? identity,
-    admission.pool((socket) => serveConnection(socket, handler, connectionSettings)),
+    admission.pool((socket) => serveConnection(socket, connectionSettings)),
   );
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -272,11 +272,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const metrics = startMetrics(events, { ...settings, logger, tls: transport !== undefined, accessLog: accessLog !== undefined, proxy: proxy !== undefined });
   const stopContaining = containUnhandledErrors({ active, logger });
   const stopSweeping = sweepTimeouts(
-    function* () {
-      yield admission;
-      if (proxy !== undefined) yield proxy;
-      yield* active;
-    },
+    [proxy === undefined ? [admission] : [admission, proxy], active],
     [settings.idleTimeout, settings.readTimeout, settings.writeTimeout, settings.queueTimeout, LINGER, REJECTION_LINGER, proxy?.timeout ?? 0],
   );
 
