@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Observable, type Observer, type OperatorFunction, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { isBorrowed } from '../borrowed-memory.js';
@@ -129,12 +130,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** The latest read filled the read buffer: the kernel may hold more. */
   #lastReadFull = false;
   /**
-   * Reads come into the shared buffer, whose size says whether a read took
-   * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
-   * read) says nothing of the kind: there every read counts as full, and a
-   * drain waits for a turn of the loop without one.
+   * Plain TCP reads come into the shared buffer, whose size says whether a
+   * read took all the kernel held. A TLS read (a record, at most 16 KiB)
+   * says nothing of the kind, nor does Node's own path: there every read
+   * counts as full, and a drain waits for a turn of the loop without one.
    */
-  readonly #readsShared: boolean;
+  readonly #shortReadMeansEmpty: boolean;
   #peerEnded = false;
   /** Bytes already received but not yet taken by the framing (it stopped: the connection was full). */
   #backlog: Buffer | undefined;
@@ -178,11 +179,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   constructor(socket: Socket, protocol: Protocol, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    this.#readsShared = readIntoSharedBuffer(socket, onRead);
+    const shared = readIntoSharedBuffer(socket, onRead);
+    this.#shortReadMeansEmpty = shared && !(socket as Partial<TLSSocket>).encrypted;
     // What came after a PROXY header, in the read that brought it: the connection's first chunk.
     const early = takeEarlyBytes(socket);
-    // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
-    if (!this.#readsShared) socket.on('data', onData);
+    // Node's own read path (where the shared buffer cannot apply): chunks of their own.
+    if (!shared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     this.#peer = peerOf(socket);
     this.#protocol = protocol;
@@ -350,14 +352,20 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   read(chunk: Buffer): void {
     if (this.#finished) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
     this.#reads++;
-    this.#lastReadFull = !this.#readsShared || chunk.length >= READ_BUFFER_SIZE;
+    this.#lastReadFull = !this.#shortReadMeansEmpty || chunk.length >= READ_BUFFER_SIZE;
     this.#receivedAt = this.#lastActive = performance.now();
-    if (this.#asleep) this.#subscribe();
-    const rest = this.#decode(chunk, chunk.length);
-    if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
-    if (rest !== undefined || this.#isFull()) {
-      this.socket.pause();
-      this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+    if (this.#backlog !== undefined) {
+      // The next record of a TLS read that filled the connection (they all come, paused or not): it waits behind the rest.
+      this.#backlog = Buffer.concat([this.#backlog, chunk]);
+      this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
+    } else {
+      if (this.#asleep) this.#subscribe();
+      const rest = this.#decode(chunk, chunk.length);
+      if (rest !== undefined) this.#backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+      if (rest !== undefined || this.#isFull()) {
+        this.socket.pause();
+        this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+      }
     }
     if (this.#draining) this.#afterDrainingRead();
   }
