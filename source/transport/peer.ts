@@ -26,13 +26,24 @@ export interface Peer {
 export function peerOf(socket: Socket): Peer {
   const source = proxyInfo(socket)?.source;
   if (source !== undefined && source.family !== 'unix') return { address: source.address, port: source.port, proxied: true };
-  return { address: socket.remoteAddress, port: socket.remotePort, proxied: false };
+  const own = underlying(socket);
+  return { address: own.remoteAddress, port: own.remotePort, proxied: false };
+}
+
+/**
+ * The accepted socket under a TLS socket (Node keeps it as `_parent`), or
+ * the socket itself: the accepted one read its peer as it arrived and keeps
+ * it, where asking the TLS socket would be a second `getpeername` through
+ * Node's proxy of the handle.
+ */
+function underlying(socket: Socket): Socket {
+  return (socket as Socket & { _parent?: Socket | null })._parent ?? socket;
 }
 
 /** The client's address alone: {@link peerOf}'s, without an object. */
 export function peerAddress(socket: Socket): string | undefined {
   const source = proxyInfo(socket)?.source;
-  return source !== undefined && source.family !== 'unix' ? source.address : socket.remoteAddress;
+  return source !== undefined && source.family !== 'unix' ? source.address : underlying(socket).remoteAddress;
 }
 
 /** The fields that name a peer in a log record: `peer` (host:port), and the `proxy` it came through, if it did. */
