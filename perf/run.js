@@ -5,7 +5,7 @@
  * every scenario (or those whose name holds the `--only` text) against tcp-rx
  * and against the plain baseline (`net`, or `tls` for the TLS scenarios, which
  * the TLS load generator perf/tls-load.js drives) or, with `--against`,
- * another build of tcp-rx, side by side in one run. Each server is a
+ * another build of tcp-rx (over TLS too), side by side in one run. Each server is a
  * separate process pinned to core 0 and the load generator is pinned to core
  * 1 when taskset exists: `tcp-rx bench`, or with `--load c` the C generator
  * `line-load.c` (built here with `cc`), which is fast enough that the

@@ -65,11 +65,12 @@ export function tlsCertificate() {
 
 /**
  * Makes another build of tcp-rx the baseline (`npm run perf -- --against OLD/dist/cli/tcp-rx.js`),
- * to measure a change side by side with the build before it.
+ * to measure a change side by side with the build before it: over TLS too, with the same certificate.
  * @param {string} bin
  */
 export function compareAgainst(bin) {
   SERVERS.baseline = tcpRx(bin);
+  SERVERS['baseline-tls'] = (/** @type {number} */ port) => [...tcpRx(bin)(port), '--tls-cert', tlsCertificate().certFile, '--tls-key', tlsCertificate().keyFile];
 }
 
 const HEAP_PROBE = here('heap-probe.js');

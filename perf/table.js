@@ -12,6 +12,18 @@ const ms = (/** @type {number} */ value) => (Number.isFinite(value) ? value.toFi
 const mib = (/** @type {number} */ bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024 ** 2).toFixed(1)}` : '–');
 const ratio = (/** @type {number} */ a, /** @type {number} */ b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
+const us = (/** @type {number} */ value) => (Number.isFinite(value) ? (value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2)) : '–');
+
+/**
+ * Server CPU (user + system) per request (per connection in the handshake scenario), in µs: the
+ * server's share of a core over the run, warm-up included, over the requests per second measured.
+ * Where the load generator, not the server, sets the pace (a server below 100 % of its core), the
+ * ratio of requests/s says how each server's replies suit the generator; this says what each
+ * server spends, and holds better on a shared machine.
+ * @param {Measure} measure
+ */
+const cpuPerRequest = (measure) => (measure.requestsPerSecond > 0 ? (measure.cpu / measure.requestsPerSecond) * 1e6 : NaN);
+
 /** An idle scenario's cell: connections held, and the heap each costs when it was read. */
 const held = (/** @type {Measure} */ measure) =>
   `${int(measure.opened)} held${Number.isFinite(measure.heapPerConnection) ? `, ${int(measure.heapPerConnection ?? NaN)} B heap each` : ''}`;
@@ -22,7 +34,10 @@ const held = (/** @type {Measure} */ measure) =>
  */
 export function formatTable(scenarios) {
   const rows = [
-    ['Scenario', 'tcp-rx req/s', 'baseline req/s', 'ratio', 'tcp-rx p50 / p99 ms', 'baseline p50 / p99 ms', 'tcp-rx RSS MiB', 'baseline RSS MiB', 'RSS ratio', 'server CPU tcp-rx / baseline'],
+    [
+      'Scenario', 'tcp-rx req/s', 'baseline req/s', 'ratio', 'tcp-rx p50 / p99 ms', 'baseline p50 / p99 ms', 'tcp-rx RSS MiB', 'baseline RSS MiB', 'RSS ratio',
+      'server CPU tcp-rx / baseline', 'server CPU µs / request, tcp-rx / baseline',
+    ],
     ...scenarios.map(({ name, kind, tcpRx, baseline }) => [
       name,
       kind === 'load' ? int(tcpRx.requestsPerSecond) : held(tcpRx),
@@ -34,6 +49,7 @@ export function formatTable(scenarios) {
       mib(baseline.rss),
       ratio(tcpRx.rss, baseline.rss),
       kind === 'load' ? `${Math.round(tcpRx.cpu * 100)}% / ${Math.round(baseline.cpu * 100)}%` : '',
+      kind === 'load' ? `${us(cpuPerRequest(tcpRx))} / ${us(cpuPerRequest(baseline))} (${ratio(cpuPerRequest(tcpRx), cpuPerRequest(baseline))})` : '',
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Observable, type Observer, type OperatorFunction, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { isBorrowed } from '../borrowed-memory.js';
@@ -119,12 +120,12 @@ const CUT = 1 << 5;
 /** The latest read filled the read buffer: the kernel may hold more. */
 const LAST_READ_FULL = 1 << 6;
 /**
- * Reads come into the shared buffer, whose size says whether a read took
- * all the kernel held. Node's own path (TLS: at most a 16 KiB record per
- * read) says nothing of the kind: there every read counts as full, and a
- * drain waits for a turn of the loop without one.
+ * Plain TCP reads come into the shared buffer, whose size says whether a
+ * read took all the kernel held. A TLS read (a record, at most 16 KiB) says
+ * nothing of the kind, nor does Node's own path: there every read counts as
+ * full, and a drain waits for a turn of the loop without one.
  */
-const READS_SHARED = 1 << 7;
+const SHORT_READ_MEANS_EMPTY = 1 << 7;
 const PEER_ENDED = 1 << 8;
 /** The framing holds the start of an unfinished frame. */
 const PENDING = 1 << 9;
@@ -208,11 +209,12 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   constructor(socket: Socket, settings: ConnectionSettings, done: Subscriber<never>) {
     this.#settings = settings;
     this.#done = done;
-    this.#set(READS_SHARED, readIntoSharedBuffer(socket, onRead));
+    const shared = readIntoSharedBuffer(socket, onRead);
+    this.#set(SHORT_READ_MEANS_EMPTY, shared && !(socket as Partial<TLSSocket>).encrypted);
     // What came after a PROXY header, in the read that brought it: the connection's first chunk.
     const early = takeEarlyBytes(socket);
-    // Node's own read path (TLS, or where the shared buffer cannot apply): chunks of their own.
-    if (!this.#is(READS_SHARED)) socket.on('data', onData);
+    // Node's own read path (where the shared buffer cannot apply): chunks of their own.
+    if (!shared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
     ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
     this.#set(STATELESS, isStateless(settings.protocol));
@@ -396,16 +398,22 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
     const x = this.#x;
     x.reads++;
-    this.#set(LAST_READ_FULL, !this.#is(READS_SHARED) || chunk.length >= READ_BUFFER_SIZE);
+    this.#set(LAST_READ_FULL, !this.#is(SHORT_READ_MEANS_EMPTY) || chunk.length >= READ_BUFFER_SIZE);
     const now = performance.now();
     x.receivedAt = now;
     this.#lastActive = Math.trunc(now);
-    if (this.#is(ASLEEP)) this.#subscribe();
-    const rest = this.#decode(chunk, chunk.length);
-    if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
-    if (rest !== undefined || this.#isFull()) {
-      this.socket.pause();
-      this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+    if (x.backlog !== undefined) {
+      // The next record of a TLS read that filled the connection (they all come, paused or not): it waits behind the rest.
+      x.backlog = Buffer.concat([x.backlog, chunk]);
+      this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
+    } else {
+      if (this.#is(ASLEEP)) this.#subscribe();
+      const rest = this.#decode(chunk, chunk.length);
+      if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
+      if (rest !== undefined || this.#isFull()) {
+        this.socket.pause();
+        this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+      }
     }
     if (this.#is(DRAINING)) this.#afterDrainingRead();
   }

@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { lend } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 
@@ -43,16 +44,16 @@ function findReadSlots(): { buffer: symbol; callback: symbol } | undefined {
 /**
  * Makes an accepted socket read into one buffer shared by every connection
  * of the process, through `onRead`, and returns `true`; or returns `false`,
- * leaving the socket as it is, where that cannot apply (a TLS socket, a
- * handle of another kind, a socket already reading, a Node whose sockets
- * lack what this relies on), so that the caller reads through Node's own path.
+ * leaving the socket as it is, where that cannot apply (a handle of another
+ * kind, a socket that has data buffered already, a Node whose sockets lack
+ * what this relies on), so that the caller reads through Node's own path.
  *
- * Node otherwise allocates a 64 KiB buffer for every read, trims it, wraps it
- * in an ArrayBuffer and pushes it through the socket's Readable machinery
- * (measured: about a seventh of a plain `net` echo server's user CPU at one
- * request per read). Reads run one at a time on the event loop, so one
- * buffer serves all: `onRead` must consume the bytes (or copy what it keeps)
- * before it returns — they are borrowed.
+ * Node otherwise allocates a buffer for every read (64 KiB for TCP, the
+ * record's size for TLS), wraps it and pushes it through the socket's
+ * Readable machinery (measured: about a seventh of a plain `net` echo
+ * server's user CPU at one request per read). Reads run one at a time on
+ * the event loop, so one buffer serves all: `onRead` must consume the bytes
+ * (or copy what it keeps) before it returns — they are borrowed.
  *
  * This is the documented `onread` option of `net.Socket`, which
  * `net.Server` does not pass to the sockets it accepts. The socket is given
@@ -61,6 +62,15 @@ function findReadSlots(): { buffer: symbol; callback: symbol } | undefined {
  * read: it arrives paused (`pauseOnConnect`). Re-homing the handle in a second
  * `Socket` built with the option did the same at the cost of a whole socket
  * of garbage per connection (perf/NOTES.md, issue 15).
+ *
+ * A server-side `TLSSocket` takes it too, once its handshake is done: its
+ * handle (Node's TLSWrap) hands each record it decrypts to the stream's
+ * reader through the same two calls (allocate, read) as a TCP handle does,
+ * so each record lands in the shared buffer instead of a buffer of its own.
+ * Two differences for the caller: a TLS read is one record (at most 16 KiB),
+ * so a short read says nothing of what the kernel holds; and the records one
+ * network read brought all come, one call each, even after `pause()` (which
+ * stops the next network read, not the records already decrypted).
  */
 export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, bytes: number) => void): boolean {
   const accepted = socket as AcceptedSocket;
@@ -78,15 +88,21 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, byte
   return true;
 }
 
-/** Whether `socket` is a plain TCP socket, not yet reading, whose handle can read into a buffer of ours. */
+/**
+ * Whether `socket` can read into a buffer of ours from now on: a plain TCP
+ * socket not yet reading, or a TLS socket (whose handle has read its
+ * handshake, none of it data) with no data buffered yet.
+ */
 function adoptable(socket: AcceptedSocket): boolean {
   const handle = socket._handle;
+  const prototype = Object.getPrototypeOf(socket) as object;
+  const tls = prototype === TLSSocket.prototype;
   return (
-    Object.getPrototypeOf(socket) === Socket.prototype &&
+    (prototype === Socket.prototype || tls) &&
     handle != null &&
     typeof handle.readStart === 'function' &&
     typeof handle.useUserBuffer === 'function' &&
-    handle.reading !== true &&
+    (tls || handle.reading !== true) &&
     socket.readableLength === 0 &&
     socket[slots!.buffer] === null &&
     !socket.destroyed

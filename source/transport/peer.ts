@@ -24,7 +24,8 @@ export interface Peer {
  * ```
  */
 export function peerOf(socket: Socket): Peer {
-  return proxiedPeer(socket) ?? { address: socket.remoteAddress, port: socket.remotePort, proxied: false };
+  const own = underlying(socket);
+  return proxiedPeer(socket) ?? { address: own.remoteAddress, port: own.remotePort, proxied: false };
 }
 
 /** The client a PROXY header named for `socket`, if it named one by IP address. */
@@ -52,6 +53,7 @@ interface PeerNamedSocket {
 
 /** Reads `socket`'s own peer, without the cache `remoteAddress` leaves on it (unless it is there already). */
 export function readOwnPeer(socket: Socket): OwnPeer {
+  socket = underlying(socket);
   const named = socket as Socket & PeerNamedSocket;
   const name: { address?: string; port?: number } = {};
   const read = named._peername === undefined && named._handle?.getpeername?.(name) === 0;
@@ -100,10 +102,20 @@ export function unpackIPv4(packed: number): string {
   return `${packed >>> 24}.${(packed >>> 16) & 255}.${(packed >>> 8) & 255}.${packed & 255}`;
 }
 
+/**
+ * The accepted socket under a TLS socket (Node keeps it as `_parent`), or
+ * the socket itself: the accepted one may have read its peer already (access
+ * control, a PROXY header), where asking the TLS socket would be a second
+ * `getpeername` through Node's proxy of the handle.
+ */
+function underlying(socket: Socket): Socket {
+  return (socket as Socket & { _parent?: Socket | null })._parent ?? socket;
+}
+
 /** The client's address alone: {@link peerOf}'s, without an object. */
 export function peerAddress(socket: Socket): string | undefined {
   const source = proxyInfo(socket)?.source;
-  return source !== undefined && source.family !== 'unix' ? source.address : socket.remoteAddress;
+  return source !== undefined && source.family !== 'unix' ? source.address : underlying(socket).remoteAddress;
 }
 
 /** The fields that name a peer in a log record: `peer` (host:port), and the `proxy` it came through, if it did. */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { defer, map, pipe } from 'rxjs';
 import t from 'tap';
 import { connectionContext, lines, ProtocolError, type Logger, type Protocol, type ServerEvent } from '../../source/index.js';
@@ -181,6 +182,24 @@ t.test('pipelined requests over TLS: replies in order while reading pauses and r
   const replies = await client.readLines(count, 10_000);
   t.same(replies.map((reply) => reply.replace(ECHO_PREFIX, '')), Array.from({ length: count }, (_, index) => `request ${index}`));
   client.close();
+});
+
+t.test('records decrypted after reading has paused wait behind the unread rest, in order', async (t) => {
+  // Small records (512 bytes, the least TLS allows), sent at once: many arrive in one network read, and Node hands
+  // every record of it over (into the shared read buffer), one call each, though the first one fills the connection.
+  const tcpRx = await startServer(t, { tls, maxPending: 3 });
+  const recorder = recordEvents(tcpRx);
+  const client = await LineClient.openTls(tcpRx.address.port, trusting);
+  t.ok((client.socket as TLSSocket).setMaxSendFragment(512));
+  const expected = Array.from({ length: 1500 }, (_, index) => `request ${index}`);
+  client.send(expected.join('\n') + '\n'); // ~20 KB: ~40 records
+  const replies = await client.readLines(expected.length, 10_000);
+  t.same(replies.map((reply) => reply.replace(ECHO_PREFIX, '')), expected);
+  client.close();
+  await recorder.waitFor((event) => event.type === 'closed');
+  const read = recorder.events.flatMap((event) => (event.type === 'read' ? [event] : []));
+  t.equal(read.reduce((sum, event) => sum + event.bytes, 0), expected.reduce((sum, line) => sum + line.length + 1, 0), 'every byte counted once as read');
+  t.equal(read.reduce((sum, event) => sum + event.frames, 0), expected.length, 'every request counted once');
 });
 
 t.test('a drain over TLS answers every request already sent, though no TLS read says the kernel is empty', async (t) => {
