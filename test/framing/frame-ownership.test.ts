@@ -1,6 +1,7 @@
 import { bufferCount, concatMap, delay, interval, map, mergeMap, pipe, scan, timer, toArray, zip, type OperatorFunction } from 'rxjs';
 import t from 'tap';
-import { lines, type Protocol } from '../../source/index.js';
+import { lines, type Protocol, type ServeOptions } from '../../source/index.js';
+import { createCa } from '../helpers/certificates.js';
 import { LineClient } from '../helpers/line-client.js';
 import { PoisonedPool, poisonReadsOf } from '../helpers/poison.js';
 import { startServer } from '../helpers/server.js';
@@ -53,23 +54,33 @@ const keepers: Record<string, { protocol: Protocol; answer: (requests: string[])
   },
 };
 
-for (const [name, { protocol, answer }] of Object.entries(keepers)) {
-  t.test(`${name}: each peer sees only its own bytes though lent memory is poisoned after every read`, async (t) => {
-    const server = await startServer(t, {}, protocol);
-    poisonReadsOf(t, server);
-    const peers = await Promise.all(['a', 'b', 'c'].map(() => LineClient.open(server.address.port)));
-    const requests = peers.map((_, p) => Array.from({ length: 4 }, (_, i) => `${'abc'[p]!.repeat(5 + i)}${i}`));
-    // A line split across reads goes through a pooled block: start each with half a line.
-    peers.forEach((peer, p) => peer.send(requests[p]![0]!.slice(0, 3)));
-    await sleep(20);
-    peers.forEach((peer, p) => peer.send(requests[p]![0]!.slice(3) + '\n' + requests[p]!.slice(1).join('\n') + '\n'));
-    const expected = requests.map((own) => answer(own));
-    for (const [p, peer] of peers.entries()) {
-      await peer.until(() => peer.received.length >= Buffer.byteLength(expected[p]!), 5000, 'every reply');
-      t.equal(peer.received.toString(), expected[p], `peer ${'abc'[p]}`);
-      peer.close();
-    }
-  });
+const ca = createCa(t);
+const localhost = ca.issue('localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
+/** TLS connections read into the shared buffer too, one decrypted record per read. */
+const transports: Record<string, { options: ServeOptions; open: (port: number) => Promise<LineClient> }> = {
+  TCP: { options: {}, open: (port) => LineClient.open(port) },
+  TLS: { options: { tls: { cert: localhost.cert, key: localhost.key } }, open: (port) => LineClient.openTls(port, { ca: ca.cert, servername: 'localhost' }) },
+};
+
+for (const [transport, { options, open }] of Object.entries(transports)) {
+  for (const [name, { protocol, answer }] of Object.entries(keepers)) {
+    t.test(`${name}, over ${transport}: each peer sees only its own bytes though lent memory is poisoned after every read`, async (t) => {
+      const server = await startServer(t, options, protocol);
+      poisonReadsOf(t, server);
+      const peers = await Promise.all(['a', 'b', 'c'].map(() => open(server.address.port)));
+      const requests = peers.map((_, p) => Array.from({ length: 4 }, (_, i) => `${'abc'[p]!.repeat(5 + i)}${i}`));
+      // A line split across reads goes through a pooled block: start each with half a line.
+      peers.forEach((peer, p) => peer.send(requests[p]![0]!.slice(0, 3)));
+      await sleep(20);
+      peers.forEach((peer, p) => peer.send(requests[p]![0]!.slice(3) + '\n' + requests[p]!.slice(1).join('\n') + '\n'));
+      const expected = requests.map((own) => answer(own));
+      for (const [p, peer] of peers.entries()) {
+        await peer.until(() => peer.received.length >= Buffer.byteLength(expected[p]!), 5000, 'every reply');
+        t.equal(peer.received.toString(), expected[p], `peer ${'abc'[p]}`);
+        peer.close();
+      }
+    });
+  }
 }
 
 t.test('toArray: frames kept until the peer finishes come back intact', async (t) => {
