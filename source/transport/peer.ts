@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { proxyInfo } from './proxy-protocol.js';
+import type { ProxyAddress } from './proxy-header.js';
 
 /**
  * Who is at the other end of a connection: the client, as a PROXY header
@@ -24,14 +25,22 @@ export interface Peer {
  * ```
  */
 export function peerOf(socket: Socket): Peer {
+  const proxied = proxiedPeer(socket);
+  if (proxied !== undefined) return proxied;
   const own = underlying(socket);
-  return proxiedPeer(socket) ?? { address: own.remoteAddress, port: own.remotePort, proxied: false };
+  return { address: own.remoteAddress, port: own.remotePort, proxied: false };
 }
 
 /** The client a PROXY header named for `socket`, if it named one by IP address. */
 export function proxiedPeer(socket: Socket): Peer | undefined {
+  const source = ipSource(socket);
+  return source === undefined ? undefined : { address: source.address, port: source.port, proxied: true };
+}
+
+/** The source address a PROXY header gave `socket`, if it gave one by IP (not a unix socket's path). */
+function ipSource(socket: Socket): Exclude<ProxyAddress, { family: 'unix' }> | undefined {
   const source = proxyInfo(socket)?.source;
-  return source !== undefined && source.family !== 'unix' ? { address: source.address, port: source.port, proxied: true } : undefined;
+  return source !== undefined && source.family !== 'unix' ? source : undefined;
 }
 
 /**
@@ -114,8 +123,8 @@ function underlying(socket: Socket): Socket {
 
 /** The client's address alone: {@link peerOf}'s, without an object. */
 export function peerAddress(socket: Socket): string | undefined {
-  const source = proxyInfo(socket)?.source;
-  return source !== undefined && source.family !== 'unix' ? source.address : underlying(socket).remoteAddress;
+  const source = ipSource(socket);
+  return source === undefined ? underlying(socket).remoteAddress : source.address;
 }
 
 /** The fields that name a peer in a log record: `peer` (host:port), and the `proxy` it came through, if it did. */
