@@ -144,6 +144,21 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
     return exited;
   };
 
+  /**
+   * With a shared socket (SCHED_NONE) the primary holds a descriptor of it
+   * too, and closes it when the last worker has said it closed its own: the
+   * socket then outlives every accept loop by the time that message takes,
+   * and what completes its handshake meanwhile is reset (traced with ftrace,
+   * perf/NOTES.md). Disconnecting the workers lets go of it now (Node closes
+   * it once no worker is left on it), so that the last worker to stop
+   * listening closes the socket itself, right after its last poll. A
+   * worker drains as before; Node closes its channel once its server has
+   * closed, so its exit code, not a last message, tells how it went.
+   */
+  const letGoOfSharedSocket = (): void => {
+    if (cluster.schedulingPolicy === cluster.SCHED_NONE) for (const worker of serving) worker.disconnect();
+  };
+
   let failures = 0;
   /** Replaces a worker that died; with backoff while workers keep dying young. */
   const replace = (dead: Worker, lived: number, code: number | null, signal: string | null): void => {
@@ -220,6 +235,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<PrimaryEnding
       for (const signal of options.forward ?? []) process.off(signal, passOn);
       for (const timer of timers) clearTimeout(timer);
       logger.log('info', `${signal}: shutting down`, { drainTimeout: `${options.drainTimeout}ms`, processes: serving.size });
+      letGoOfSharedSocket();
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       // Workers still starting are told to drain as soon as they serve (see fork); old ones of a restart are draining already.

@@ -41,14 +41,16 @@ function listeningSocketHolders(port: number, pids: readonly number[]): number[]
     .map((line) => line.trim().split(/\s+/))
     .filter((fields) => fields[1]?.endsWith(`:${portHex}`) && fields[3] === '0A') // 0A: LISTEN
     .map((fields) => `socket:[${fields[9]}]`);
+  // A descriptor, or a whole process, may be gone by the time it is read.
+  const quietly = <T>(read: () => T, otherwise: T): T => {
+    try {
+      return read();
+    } catch {
+      return otherwise;
+    }
+  };
   const holds = (pid: number): boolean =>
-    readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try {
-        return listening.includes(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      } catch {
-        return false; // closed meanwhile
-      }
-    });
+    quietly(() => readdirSync(`/proc/${pid}/fd`), []).some((fd) => listening.includes(quietly(() => readlinkSync(`/proc/${pid}/fd/${fd}`), '')));
   return pids.filter(holds);
 }
 
@@ -109,6 +111,28 @@ t.test('--processes 2: connections land on both workers, /metrics adds them up, 
   server.child.kill('SIGTERM');
   t.equal(await server.exited, 0);
   t.match(server.stderr(), /drained: every worker answered every request and exited/);
+});
+
+t.test('SIGTERM: the primary lets go of the shared socket at once, so the last worker to stop listening closes it', async (t) => {
+  const { server, metricsPort } = await startCluster();
+  t.teardown(() => void server.child.kill('SIGKILL'));
+  const [first, last] = workerPids(await scrape(metricsPort)).map(Number) as [number, number];
+  const everyone = [server.child.pid!, first, last];
+  t.same(listeningSocketHolders(server.port, everyone), everyone, 'serving: the primary and both workers hold the socket');
+  // Held still, the last worker keeps its descriptor open (and cannot answer the primary) until let go.
+  process.kill(last, 'SIGSTOP');
+  let stopped = true; // a stopped worker outlives its primary's SIGKILL: a failed test kills it too
+  t.teardown(() => void (stopped && process.kill(last, 'SIGKILL')));
+  server.child.kill('SIGTERM');
+  let holders = everyone;
+  for (let polls = 0; polls < 200 && holders.includes(first); polls++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    holders = listeningSocketHolders(server.port, everyone);
+  }
+  t.same(holders, [last], 'the first worker has stopped listening, and the primary holds no copy: the last worker\'s close will close the socket');
+  process.kill(last, 'SIGCONT');
+  stopped = false;
+  t.equal(await server.exited, 0, 'then every worker drains: exit 0');
 });
 
 t.test('SIGHUP under steady load replaces every worker: nothing refused, reset or lost; then SIGTERM drains, exit 0', async (t) => {

@@ -78,3 +78,43 @@ t.test("Listener's close() accepts the queued connections first, whoever calls i
   const closed = await new Promise<Error | undefined>((resolve) => server.close(resolve));
   t.match(closed, { code: 'ERR_SERVER_NOT_RUNNING' }, "closing again is net.Server's error, in the callback");
 });
+
+/**
+ * A `node:cluster` worker whose Listener stops listening; prints the
+ * listening handle's descriptor as it was when cluster's own `close`
+ * message to the primary was sent (-1: closed already).
+ */
+const CLUSTER_WORKER = `
+import cluster from 'node:cluster';
+const { Listener } = await import(process.argv[1]);
+cluster.schedulingPolicy = cluster.SCHED_NONE;
+if (cluster.isPrimary) {
+  const worker = cluster.fork();
+  worker.on('message', (message) => { process.stdout.write(JSON.stringify(message)); worker.kill(); });
+} else {
+  const server = new Listener({});
+  server.listen(0, '127.0.0.1', async () => {
+    const handle = server._handle;
+    const send = process.send;
+    let descriptorWhenTold = 'never told';
+    process.send = function (message, ...rest) {
+      if (message?.cmd === 'NODE_CLUSTER' && message.act === 'close') descriptorWhenTold = handle.fd;
+      return send.call(this, message, ...rest);
+    };
+    await server.stopListening();
+    process.send = send;
+    process.send({ descriptorWhenTold });
+  });
+}
+`;
+
+t.test('in a cluster worker, Listener closes its descriptor before node:cluster tells the primary', async (t) => {
+  const listener = new URL('../../dist/server/listener.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CLUSTER_WORKER, listener], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+  await once(child, 'exit');
+  // Told first, the primary may take this core while the socket is still open and no one accepts.
+  t.same(JSON.parse(output), { descriptorWhenTold: -1 }, 'closed, then told');
+});
