@@ -1,9 +1,12 @@
 // @ts-check
 /**
  * The scale-out scenarios of `npm run perf` (alone: `npm run perf -- --scale`),
- * loaded by perf/line-load.c pinned to core 1 (when taskset exists); the
- * servers' processes are not pinned: they may use both cores, sharing one
- * with the load generator, as a deployment would.
+ * loaded by perf/line-load.c pinned to core 1 (when taskset exists). One
+ * process runs on core 0, as in the main table. Two processes run once
+ * unpinned (they may use both cores, sharing one with the load generator, as
+ * a deployment would) and once both on core 0: the same CPU as one process,
+ * so that the CPU each request costs says what splitting the server into
+ * processes costs, apart from what sharing a core with the load costs.
  *
  * - `tcp-rx serve` as 1 process and as `--processes 2`, under each of
  *   node:cluster's scheduling policies (round-robin in the primary, and
@@ -26,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildLineLoad, cpuSeconds, freePort, processTree, runPinned, waitListening, waitQuiet } from './processes.js';
+import { buildLineLoad, cpuSeconds, freePort, processTree, runPinned, spawnPinned, waitListening, waitQuiet } from './processes.js';
 
 const bin = fileURLToPath(new URL('../dist/cli/tcp-rx.js', import.meta.url));
 const nodeFlags = readFileSync(bin, 'latin1').split('\n', 1)[0].split(' ').slice(3);
@@ -34,7 +37,7 @@ const HAPROXY = '/usr/sbin/haproxy';
 
 /**
  * @typedef {{ label: string, clients: number, depth: number, seconds: number, warmup: number }} Load
- * @typedef {{ label: string, processes: number, policy?: 'rr' | 'none', haproxy?: boolean, loads: Load[] }} Setup
+ * @typedef {{ label: string, processes: number, policy?: 'rr' | 'none', core?: number, haproxy?: boolean, loads: Load[] }} Setup
  * @typedef {{ label: string, requestsPerSecond: number, cpuPerRequest: number, cores: number, fairness?: number, primary?: number, failed: number }} Measure
  */
 
@@ -46,10 +49,11 @@ function setups(quick) {
   const churn = { label: 'churn, 32 at once, conn/s', clients: 32, depth: 0, seconds: quick ? 1 : 4, warmup: 1 };
   /** @type {Setup[]} */
   const list = [
-    { label: '1 process', processes: 1, loads: [single, pipelined, active, churn] },
+    { label: '1 process (core 0)', processes: 1, core: 0, loads: [single, pipelined, active, churn] },
+    { label: '2 processes, shared socket, both on core 0', processes: 2, policy: 'none', core: 0, loads: [single, pipelined] },
     { label: '2 processes, round-robin', processes: 2, policy: 'rr', loads: [single, pipelined, active, churn] },
     { label: '2 processes, shared socket', processes: 2, policy: 'none', loads: [single, pipelined, active, churn] },
-    { label: '1 process behind haproxy (PROXY v2)', processes: 1, haproxy: true, loads: [single, pipelined, churn] },
+    { label: '1 process behind haproxy (PROXY v2)', processes: 1, core: 0, haproxy: true, loads: [single, pipelined, churn] },
   ];
   return list;
 }
@@ -59,11 +63,14 @@ function setups(quick) {
  * resolves once the port the load should go to takes connections.
  * @param {Setup} setup
  */
-async function start({ processes, policy, haproxy }) {
+async function start({ processes, policy, core, haproxy }) {
   const port = await freePort();
   const env = { ...process.env, ...(policy === undefined ? {} : { NODE_CLUSTER_SCHED_POLICY: policy }) };
   const args = ['serve', '--addr', `127.0.0.1:${port}`, '--processes', String(processes), '--workers', '12000', '--queue', '1000', '--idle-timeout', '0', '--metrics-interval', '0'];
-  const server = spawn(process.execPath, [...nodeFlags, bin, ...args, ...(haproxy ? ['--proxy-protocol'] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = [...nodeFlags, bin, ...args, ...(haproxy ? ['--proxy-protocol'] : [])];
+  const options = /** @type {const} */ ({ env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Forked workers inherit the primary's CPU affinity.
+  const server = core === undefined ? spawn(process.execPath, command, options) : spawnPinned(core, process.execPath, command, options);
   let log = '';
   server.stderr?.on('data', (chunk) => (log = (log + chunk).slice(-4000)));
   // The primary says `listening on` once every worker serves.
@@ -153,7 +160,7 @@ function cell(measure) {
  */
 export function formatScaleOut(rows) {
   const labels = [...new Set(rows.flatMap((row) => row.results.map((result) => result.label)))];
-  const table = [['Scale-out (line-load.c on core 1, servers unpinned)', ...labels], ...rows.map((row) => [row.setup, ...labels.map((label) => cell(row.results.find((result) => result.label === label)))])];
+  const table = [['Scale-out (line-load.c on core 1)', ...labels], ...rows.map((row) => [row.setup, ...labels.map((label) => cell(row.results.find((result) => result.label === label)))])];
   const widths = table[0].map((_, column) => Math.max(...table.map((line) => line[column].length)));
   const line = (/** @type {string[]} */ cells) => `| ${cells.map((text, column) => text.padEnd(widths[column])).join(' | ')} |`;
   return [line(table[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...table.slice(1).map(line)].join('\n');
