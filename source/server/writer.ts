@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { bufferView } from '../buffer-view.js';
 import { isBorrowed } from '../borrowed-memory.js';
+import { lastCarved } from './reply-memory.js';
 
 /** What a protocol emits for the writer: bytes, or text sent as UTF-8. */
 export type Reply = string | Uint8Array;
@@ -82,10 +83,11 @@ export class BatchWriter {
       this.#contiguous = false;
       this.#bytes += Buffer.byteLength(reply);
     } else {
-      // Each TypedArray accessor is a builtin call (~15 ns on Node 20): read each once.
-      let memory = reply.buffer;
-      let offset = reply.byteOffset;
-      const length = reply.byteLength;
+      // Each TypedArray accessor is a builtin call (~15 ns on Node 20): read each once, and none for the reply just carved.
+      const carved = reply === lastCarved.reply;
+      let memory: ArrayBufferLike = carved ? lastCarved.memory : reply.buffer;
+      let offset = carved ? lastCarved.offset : reply.byteOffset;
+      const length = carved ? lastCarved.length : reply.byteLength;
       if (memory !== this.#memory || offset !== this.#end) {
         // A frame echoed as it is may be a view of the read buffer or of a pooled block,
         // reused once this call returns: copy it. (A reply that continues the run is in memory checked already.)

@@ -83,3 +83,28 @@ t.test('replies from one read go out in one write, copied or not', async (t) => 
     t.equal(writes, reads, `${name}: one write per read`);
   }
 });
+
+t.test('replies carved from reply memory reach the peer intact and in order, also when sent in another order than carved', async (t) => {
+  const carve = (text: string) => {
+    const reply = allocateReply(text.length);
+    reply.write(text, 'latin1');
+    return reply;
+  };
+  // Per line two replies, the one carved last sent first: the writer must not take either for the other.
+  const protocol = pipe(
+    lines(),
+    mergeMap((line) => {
+      const first = carve(`${line}-a\n`);
+      const second = carve(`${line}-b\n`);
+      return [second, first];
+    }),
+  );
+  const server = await startServer(t, {}, protocol);
+  const client = await LineClient.open(server.address.port);
+  client.send(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+  t.same(
+    await client.readLines(100),
+    Array.from({ length: 50 }, (_, i) => [`line ${i}-b`, `line ${i}-a`]).flat(),
+  );
+  client.close();
+});
