@@ -7,7 +7,7 @@ function exact(sorted: number[], percentile: number): number {
   return sorted[Math.max(1, Math.ceil((percentile / 100) * sorted.length)) - 1]!;
 }
 
-t.test('percentiles are within 0.4 % of the exact ones, never above the max, with values recorded with counts', async (t) => {
+t.test('percentiles are within 0.4 % of the exact ones, never above the max, with values recorded with counts', async () => {
   const sample = fc.array(fc.tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 300 });
   fc.assert(
     fc.property(sample, fc.integer({ min: 1, max: 100 }), (recorded, percentile) => {

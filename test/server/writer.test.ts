@@ -108,3 +108,28 @@ t.test('replies carved from reply memory reach the peer intact and in order, als
   );
   client.close();
 });
+
+t.test('carved replies, strings and replies of their own, mixed, reach the peer in order, in one write per read', async (t) => {
+  const carve = (text: string) => {
+    const reply = allocateReply(text.length);
+    reply.write(text, 'latin1');
+    return reply;
+  };
+  // A run of carved replies broken by a string, then one by a reply elsewhere, then carved again.
+  const protocol = pipe(
+    lines(),
+    mergeMap((line) => [carve(`${line}-a\n`), carve(`${line}-b\n`), `${line}-s\n`, carve(`${line}-c\n`), Buffer.from(`${line}-o\n`), carve(`${line}-d\n`)]),
+  );
+  const server = await startServer(t, {}, protocol);
+  const recorded = recordEvents(server);
+  const client = await LineClient.open(server.address.port);
+  client.send(Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(''));
+  t.same(
+    await client.readLines(120),
+    Array.from({ length: 20 }, (_, i) => ['a', 'b', 's', 'c', 'o', 'd'].map((suffix) => `line ${i}-${suffix}`)).flat(),
+  );
+  client.close();
+  const reads = recorded.events.filter((event) => event.type === 'read').length;
+  const writes = recorded.events.filter((event) => event.type === 'written').length;
+  t.equal(writes, reads, 'one write per read');
+});
