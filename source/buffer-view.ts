@@ -23,10 +23,10 @@ const typedArraySet = Uint8Array.prototype.set;
 /**
  * Copies `length` bytes, all of `source`, into `target` at `offset`;
  * returns the offset after them. It is `target.set(source, offset)`
- * without looking `set` up on the target: on a {@link bufferView} (whose
- * prototype chain was rewired) that lookup misses V8's inline cache, a
- * ~175-instruction `LoadIC` call each time on Node 20 (callgrind), as much
- * as the copy of a short line itself.
+ * without looking `set` up on the target: on a {@link bufferView} that
+ * lookup missed V8's inline cache every time on Node 20 (callgrind: a
+ * ~175-instruction `LoadIC` call per copy, as much as the copy of a short
+ * line itself; probably the rewired prototype chain).
  */
 export function copyBytes(target: Uint8Array, offset: number, source: Uint8Array, length: number): number {
   typedArraySet.call(target, source, offset);
