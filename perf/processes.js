@@ -114,18 +114,26 @@ export async function waitQuiet(pid, timeout = 3_000) {
   }
 }
 
-/** `line-load.c`, compiled on first use. */
-let lineLoad = '';
-/** The C load generator perf/line-load.c, built with `cc` on first use; exits the run if it cannot be. */
+/** `line-load.c`, compiled on first use. @type {{ binary: string, tls: boolean } | undefined} */
+let lineLoad;
+/**
+ * The C load generator perf/line-load.c, built with `cc` on first use; exits the run if it cannot be.
+ * It is built with OpenSSL (`--tls`, for the TLS scenarios) where OpenSSL's headers are installed
+ * (Debian: libssl-dev), else without, and `tls` says which.
+ * @returns {{ binary: string, tls: boolean }}
+ */
 export function buildLineLoad() {
-  if (lineLoad !== '') return lineLoad;
+  if (lineLoad !== undefined) return lineLoad;
   const binary = join(mkdtempSync(join(tmpdir(), 'tcp-rx-perf-')), 'line-load');
-  const built = spawnSync('cc', ['-O2', '-o', binary, fileURLToPath(new URL('line-load.c', import.meta.url))], { encoding: 'utf8' });
+  const source = fileURLToPath(new URL('line-load.c', import.meta.url));
+  const withTls = spawnSync('cc', ['-O2', '-DLINE_LOAD_TLS', '-o', binary, source, '-lssl', '-lcrypto'], { encoding: 'utf8' });
+  if (withTls.status === 0) return (lineLoad = { binary, tls: true });
+  const built = spawnSync('cc', ['-O2', '-o', binary, source], { encoding: 'utf8' });
   if (built.status !== 0) {
     process.stderr.write(`perf: --load c needs a C compiler: cc ${built.error?.message ?? built.stderr.trim()}\n`);
     process.exit(1);
   }
-  return (lineLoad = binary);
+  return (lineLoad = { binary, tls: false });
 }
 
 /**

@@ -4,7 +4,7 @@
  * `npm run perf [-- --quick] [-- --load c] [-- --only TLS] [-- --against OLD/dist/cli/tcp-rx.js]`:
  * every scenario (or those whose name holds the `--only` text) against tcp-rx
  * and against the plain baseline (`net`, or `tls` for the TLS scenarios, which
- * the TLS load generator perf/tls-load.js drives) or, with `--against`,
+ * perf/tls-load.js drives, or line-load.c over OpenSSL with `--load c`) or, with `--against`,
  * another build of tcp-rx (over TLS too), side by side in one run. Each server is a
  * separate process pinned to core 0 and the load generator is pinned to core
  * 1 when taskset exists: `tcp-rx bench`, or with `--load c` the C generator
@@ -54,8 +54,9 @@ if (against !== undefined) compareAgainst(against);
  * the clients sending `warmupRequests` each (about a second's worth here, for
  * the JIT); the C generator runs for `warmup` ms.
  * `tls` ones run against tcp-rx and the plain `tls` baseline, both serving
- * TLS, loaded by perf/tls-load.js: `requests` over long-lived connections,
- * or `handshakes`, a new connection (full handshake) per request.
+ * TLS, loaded by perf/tls-load.js or, with `--load c`, by line-load.c over
+ * OpenSSL: `requests` over long-lived connections, or `handshakes`, a new
+ * connection (full handshake) per request.
  * @typedef {{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number, tls?: 'requests' | 'handshakes' }} LoadScenario
  * `idle` ones also read each server's V8 heap after a full collection (perf/heap-probe.js), before and
  * while the connections are held, for the heap each connection costs; with `greet` each connection
@@ -107,7 +108,7 @@ const GENERATORS = {
   },
   c: {
     label: 'line-load.c',
-    command: buildLineLoad,
+    command: () => buildLineLoad().binary,
     args: (port, { clients, depth, duration, warmup }) => ['127.0.0.1', String(port), String(clients), String(depth), String(duration / 1000), String(warmup / 1000)],
     read: (result) => ({
       requestsPerSecond: result.requestsPerSecond,
@@ -120,16 +121,36 @@ const GENERATORS = {
   },
 };
 
-/** The TLS scenarios' load generator, perf/tls-load.js: its result reads as tcp-rx bench's. */
-const TLS_GENERATOR = {
-  label: 'perf/tls-load.js',
-  command: () => process.execPath,
-  args: (/** @type {number} */ port, /** @type {LoadScenario} */ { tls, clients, depth, duration, warmup }) =>
-    tls === 'handshakes'
-      ? [here('tls-load.js'), 'handshakes', String(port), tlsCertificate().certFile, String(clients), String(duration), String(warmup)]
-      : [here('tls-load.js'), 'requests', String(port), tlsCertificate().certFile, String(clients), String(depth), String(duration), String(warmup)],
-  read: GENERATORS['tcp-rx'].read,
+/**
+ * The TLS scenarios' load generators: perf/tls-load.js (its result reads as tcp-rx bench's), or
+ * with `--load c` line-load.c built with OpenSSL (`--tls`; depth 0, connection churn, for the
+ * handshakes), so that the servers, not a JavaScript client as busy as they are, set the pace.
+ */
+const TLS_GENERATORS = {
+  js: {
+    label: 'perf/tls-load.js',
+    command: () => process.execPath,
+    args: (/** @type {number} */ port, /** @type {LoadScenario} */ { tls, clients, depth, duration, warmup }) =>
+      tls === 'handshakes'
+        ? [here('tls-load.js'), 'handshakes', String(port), tlsCertificate().certFile, String(clients), String(duration), String(warmup)]
+        : [here('tls-load.js'), 'requests', String(port), tlsCertificate().certFile, String(clients), String(depth), String(duration), String(warmup)],
+    read: GENERATORS['tcp-rx'].read,
+  },
+  c: {
+    label: 'line-load.c --tls',
+    command: () => buildLineLoad().binary,
+    args: (/** @type {number} */ port, /** @type {LoadScenario} */ scenario) => [
+      '--tls', tlsCertificate().certFile, ...GENERATORS.c.args(port, { ...scenario, depth: scenario.tls === 'handshakes' ? 0 : scenario.depth }),
+    ],
+    read: GENERATORS.c.read,
+  },
 };
+const anyTls = SCENARIOS.some((scenario) => 'tls' in scenario);
+// Built now, so that a missing libssl-dev is said once, before the run, not in the middle of it.
+const TLS_GENERATOR = load === 'c' && anyTls && buildLineLoad().tls ? TLS_GENERATORS.c : TLS_GENERATORS.js;
+if (load === 'c' && anyTls && TLS_GENERATOR !== TLS_GENERATORS.c) {
+  process.stderr.write('perf: no OpenSSL headers (Debian: apt-get install libssl-dev), so the TLS scenarios fall back to perf/tls-load.js\n');
+}
 
 /**
  * One run of the chosen load generator (the TLS one for a TLS scenario)
@@ -238,7 +259,7 @@ for (const scenario of SCENARIOS) {
 }
 
 const targets = checkTargets(results);
-const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label}${SCENARIOS.some((scenario) => 'tls' in scenario) ? `, TLS: ${TLS_GENERATOR.label}` : ''} · baseline: ${baselineLabel}${quick ? ' · --quick' : ''}${only === undefined ? '' : ` · --only ${only}`}`;
+const subtitle = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${machine} · load: ${GENERATORS[load].label}${anyTls ? `, TLS: ${TLS_GENERATOR.label}` : ''} · baseline: ${baselineLabel}${quick ? ' · --quick' : ''}${only === undefined ? '' : ` · --only ${only}`}`;
 console.log(`\n${subtitle}\n\n${formatTable(results)}\n\nReference targets (tcp-rx):`);
 for (const { target, pass, measured } of targets) console.log(`${pass ? '✅' : '❌'} ${target}: ${measured}`);
 

@@ -117,7 +117,7 @@ export async function runScaleOut({ quick = false } = {}) {
         const { pids } = running;
         const before = pids.map(cpuSeconds);
         const started = performance.now();
-        const { stdout, stderr } = await runPinned(1, buildLineLoad(), ['127.0.0.1', String(running.port), String(load.clients), String(load.depth), String(load.seconds), String(load.warmup)]);
+        const { stdout, stderr } = await runPinned(1, buildLineLoad().binary, ['127.0.0.1', String(running.port), String(load.clients), String(load.depth), String(load.seconds), String(load.warmup)]);
         const elapsed = (performance.now() - started) / 1000;
         const used = pids.map((pid, i) => cpuSeconds(pid) - before[i]);
         let result;

@@ -1,5 +1,5 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { ServerEvent } from '../server/events.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /** Upper bounds (ms) of the lifetime latency histogram's buckets; the last bucket is unbounded. */
 export const LATENCY_BOUNDS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -25,7 +25,7 @@ export interface MetricsState {
   /** Sum of every reply's latency (ms). */
   latencySum: number;
   /** Reply latencies (µs) since the interval began; whoever closes an interval resets it. */
-  readonly intervalLatency: RecordableHistogram;
+  readonly intervalLatency: LatencyHistogram;
   /** TLS handshakes completed. */
   handshakes: number;
   /** TLS handshakes completed, by protocol version. */
@@ -66,7 +66,7 @@ export function emptyState(): MetricsState {
     rejectReasons: counts(),
     latencyBuckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
     latencySum: 0,
-    intervalLatency: createHistogram(),
+    intervalLatency: new LatencyHistogram(),
     handshakes: 0,
     tlsProtocols: {},
     handshakeFailures: {},
@@ -198,9 +198,8 @@ function recordLatency(state: MetricsState, latency: number, replies: number): v
   if (replies === 0) return;
   state.latencyBuckets[bucketOf(latency)]! += replies;
   state.latencySum += latency * replies;
-  // The histogram takes whole, positive values and no count: microseconds, once per reply.
-  const micros = Math.max(1, Math.round(latency * 1000));
-  for (let reply = 0; reply < replies; reply++) state.intervalLatency.record(micros);
+  // Whole microseconds, every reply of the write at once.
+  state.intervalLatency.record(Math.max(1, Math.round(latency * 1000)), replies);
 }
 
 /** The bucket of {@link LATENCY_BOUNDS_MS} that `ms` falls in. */

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { copyBytes } from '../buffer-view.js';
 
 /** Length of a timestamp such as `2026-11-25T21:39:09.123456Z`. */
 export const TIMESTAMP_LENGTH = 27;
@@ -57,7 +58,7 @@ export class Clock {
       this.#millis = millis;
       this.#cached.write(new Date(millis).toISOString(), 0, MILLIS_LENGTH, 'latin1');
     }
-    target.set(this.#cached, offset);
+    copyBytes(target, offset, this.#cached, MILLIS_LENGTH);
     const micros = 3 * Math.floor((now - millis) * 1000);
     target[offset + 23] = DIGITS[micros]!;
     target[offset + 24] = DIGITS[micros + 1]!;

@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
+import { copyBytes } from '../buffer-view.js';
 import { allocateReply } from '../server/reply-memory.js';
 import { clock, TIMESTAMP_LENGTH } from './clock.js';
 
@@ -34,9 +35,8 @@ export function echoReply(frame: Uint8Array): Buffer {
   const reply = allocateReply(OVERHEAD + length);
   reply[0] = 0x5b; // [
   let offset = clock.write(reply, 1);
-  reply.set(ECHO, offset);
-  offset += ECHO_LENGTH;
-  reply.set(frame, offset);
-  reply[offset + length] = 0x0a;
+  offset = copyBytes(reply, offset, ECHO, ECHO_LENGTH);
+  offset = copyBytes(reply, offset, frame, length);
+  reply[offset] = 0x0a;
   return reply;
 }

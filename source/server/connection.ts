@@ -234,8 +234,14 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (settings.shutdown.draining) this.drain();
   }
 
-  /** The connection's {@link Exchange}, created as it is first needed. */
-  get #x(): Exchange {
+  /**
+   * The connection's {@link Exchange}, created as it is first needed. A
+   * method, not a private getter: on Node 20 (V8 11.3) each read of a
+   * private accessor is a runtime call (`LoadPrivateGetter`) that the
+   * optimising compiler cannot inline, and this is read several times a
+   * request (perf/NOTES.md).
+   */
+  #x(): Exchange {
     return (this.#exchange ??= new Exchange());
   }
 
@@ -250,8 +256,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // ConnectionContext: what the operators of the pipeline report and ask.
 
   get chunks(): Observable<Buffer> {
-    return (this.#x.chunks ??= new Observable<Buffer>((input) => {
-      this.#x.input = input;
+    return (this.#x().chunks ??= new Observable<Buffer>((input) => {
+      this.#x().input = input;
       this.#set(COPY_CHUNKS, true);
     }));
   }
@@ -269,27 +275,27 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
-    this.#x.input = observer;
+    this.#x().input = observer;
     this.#set(COPY_CHUNKS, false);
     return STAYS;
   }
 
   full(frames: number): boolean {
-    return this.#is(CUT) || this.#over(frames, this.#x.unsent + (this.#exchange?.writer?.bytes ?? 0));
+    return this.#is(CUT) || this.#over(frames, this.#x().unsent + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
-    this.#x.frames += frames;
+    this.#x().frames += frames;
     this.#set(PENDING, pending);
-    this.#x.consumed = consumed;
+    this.#x().consumed = consumed;
   }
 
   settle(requests: number): void {
     if (this.#is(DECODING)) {
-      this.#x.settledInChunk += requests;
+      this.#x().settledInChunk += requests;
       return;
     }
-    const x = this.#x;
+    const x = this.#x();
     const arrival = x.arrivals?.settle(requests) ?? Number.NaN;
     if (!(arrival >= x.batchArrival)) x.batchArrival = arrival; // keeps the oldest; NaN never replaces
     if (x.backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
@@ -322,7 +328,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       else this.#exchange?.writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
-    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x.frameStarted >= readTimeout) {
+    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x().frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
     } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
       this.#hibernate();
@@ -381,7 +387,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   flushed(bytes: number, replies: number): void {
     const now = performance.now();
     this.#lastActive = Math.trunc(now);
-    const x = this.#x;
+    const x = this.#x();
     const arrival = x.batchArrival;
     x.batchArrival = Number.NaN;
     this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
@@ -396,7 +402,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
     if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
-    const x = this.#x;
+    const x = this.#x();
     x.reads++;
     this.#set(LAST_READ_FULL, !this.#is(SHORT_READ_MEANS_EMPTY) || chunk.length >= READ_BUFFER_SIZE);
     const now = performance.now();
@@ -469,7 +475,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * left untaken because the connection was full, or `undefined`.
    */
   #decode(chunk: Buffer, received: number): Buffer | undefined {
-    const x = this.#x;
+    const x = this.#x();
     const input = x.input;
     if (input === undefined) return undefined;
     x.frames = 0;
@@ -495,7 +501,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
 
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
   #counted(bytes: number): void {
-    const x = this.#x;
+    const x = this.#x();
     const frames = x.frames;
     this.#requests += frames;
     if (frames > 0) (x.arrivals ??= new Arrivals()).add(x.receivedAt, frames, x.consumed >= 0 ? x.consumed : bytes);
@@ -512,7 +518,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    */
   #over(frames: number, unsent: number): boolean {
     const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
-    const x = this.#x;
+    const x = this.#x();
     const arrivals = x.arrivals;
     return (
       (arrivals?.pending ?? 0) + frames - x.settledInChunk >= maxPending ||
@@ -529,7 +535,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
   #resumeIfRoom(): void {
     if (this.#is(FINISHED) || this.#is(DECODING)) return;
-    const x = this.#x;
+    const x = this.#x();
     while (x.backlog !== undefined && !this.#isFull()) {
       const backlog = x.backlog;
       x.backlog = undefined;
@@ -584,7 +590,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   #subscribe(): void {
     this.#set(ASLEEP, false);
     try {
-      this.#x.pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
+      this.#x().pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
@@ -621,7 +627,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   #writeReplies(): BatchWriter {
-    return (this.#x.writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+    return (this.#x().writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
   }
 
   #dropBacklog(): void {

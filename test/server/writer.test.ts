@@ -83,3 +83,53 @@ t.test('replies from one read go out in one write, copied or not', async (t) => 
     t.equal(writes, reads, `${name}: one write per read`);
   }
 });
+
+t.test('replies carved from reply memory reach the peer intact and in order, also when sent in another order than carved', async (t) => {
+  const carve = (text: string) => {
+    const reply = allocateReply(text.length);
+    reply.write(text, 'latin1');
+    return reply;
+  };
+  // Per line two replies, the one carved last sent first: the writer must not take either for the other.
+  const protocol = pipe(
+    lines(),
+    mergeMap((line) => {
+      const first = carve(`${line}-a\n`);
+      const second = carve(`${line}-b\n`);
+      return [second, first];
+    }),
+  );
+  const server = await startServer(t, {}, protocol);
+  const client = await LineClient.open(server.address.port);
+  client.send(Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join(''));
+  t.same(
+    await client.readLines(100),
+    Array.from({ length: 50 }, (_, i) => [`line ${i}-b`, `line ${i}-a`]).flat(),
+  );
+  client.close();
+});
+
+t.test('carved replies, strings and replies of their own, mixed, reach the peer in order, in one write per read', async (t) => {
+  const carve = (text: string) => {
+    const reply = allocateReply(text.length);
+    reply.write(text, 'latin1');
+    return reply;
+  };
+  // A run of carved replies broken by a string, then one by a reply elsewhere, then carved again.
+  const protocol = pipe(
+    lines(),
+    mergeMap((line) => [carve(`${line}-a\n`), carve(`${line}-b\n`), `${line}-s\n`, carve(`${line}-c\n`), Buffer.from(`${line}-o\n`), carve(`${line}-d\n`)]),
+  );
+  const server = await startServer(t, {}, protocol);
+  const recorded = recordEvents(server);
+  const client = await LineClient.open(server.address.port);
+  client.send(Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(''));
+  t.same(
+    await client.readLines(120),
+    Array.from({ length: 20 }, (_, i) => ['a', 'b', 's', 'c', 'o', 'd'].map((suffix) => `line ${i}-${suffix}`)).flat(),
+  );
+  client.close();
+  const reads = recorded.events.filter((event) => event.type === 'read').length;
+  const writes = recorded.events.filter((event) => event.type === 'written').length;
+  t.equal(writes, reads, 'one write per read');
+});
