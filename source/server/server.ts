@@ -16,7 +16,7 @@ import { createListener, listen } from './listener.js';
 import { stateless } from './stateless.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
-import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
+import type { ServeTlsOptions, TlsCertificates, TlsTransport } from '../transport/tls-transport.js';
 import { ProxyProtocol, type ProxyProtocolOptions } from '../transport/proxy-protocol.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
@@ -237,7 +237,8 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
 
   // Both throw for a bad option (a range that is not one, a key that does not match its certificate) before anything listens.
   const peerLogger = rateLimited(logger); // a flood of bad peers, a few lines
-  const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
+  // Loaded only for TLS: node:tls and node:crypto cost a process ~2.4 MiB (perf/NOTES.md, issue 15).
+  const transport = options.tls === undefined ? undefined : await tlsTransport(options.tls, { events, logger });
   const proxy = options.proxyProtocol ? new ProxyProtocol(options.proxyProtocol === true ? {} : options.proxyProtocol, { events, logger: peerLogger }) : undefined;
   const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
@@ -327,4 +328,9 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
 
 function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+async function tlsTransport(tls: ServeTlsOptions, options: ConstructorParameters<typeof TlsTransport>[1]): Promise<TlsTransport> {
+  const { TlsTransport } = await import('../transport/tls-transport.js');
+  return new TlsTransport(tls, options);
 }

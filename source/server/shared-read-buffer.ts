@@ -1,5 +1,4 @@
 import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { lend } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 
@@ -17,6 +16,17 @@ lend(memory);
 interface AcceptedSocket extends Socket {
   _handle: { readStart?: unknown; useUserBuffer?: (buffer: Uint8Array) => void; reading?: boolean } | null;
   [slot: symbol]: unknown;
+}
+
+/**
+ * `tls.TLSSocket.prototype`, told by the TLS transport when it loads
+ * ({@link shareTlsReads}): node:tls is not loaded by a server without TLS.
+ */
+let tlsSocketPrototype: object | undefined;
+
+/** Lets server-side `TLSSocket`s (of the prototype given) read into the shared buffer too. */
+export function shareTlsReads(prototype: object): void {
+  tlsSocketPrototype = prototype;
 }
 
 /**
@@ -96,7 +106,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, byte
 function adoptable(socket: AcceptedSocket): boolean {
   const handle = socket._handle;
   const prototype = Object.getPrototypeOf(socket) as object;
-  const tls = prototype === TLSSocket.prototype;
+  const tls = prototype === tlsSocketPrototype;
   return (
     (prototype === Socket.prototype || tls) &&
     handle != null &&
