@@ -12,6 +12,7 @@ import { echo } from '../protocols/echo.js';
 import { Admission, REJECTION_LINGER } from './admission.js';
 import { LINGER, serveConnection, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
 import type { ServerEvent } from './events.js';
+import { ActiveConnections } from './active-connections.js';
 import { createListener, listen } from './listener.js';
 import { stateless } from './stateless.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
@@ -231,7 +232,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const logger = options.logger ?? textLogger();
   const events = new Subject<ServerEvent>();
   const stopAccepting = new Subject<void>();
-  const active = new Set<ActiveConnection>();
+  const active = new ActiveConnections<ActiveConnection>();
   const shutdown: ShutdownState = { draining: false, cut: 0 };
   const handler = protocol ?? referenceProtocol(settings);
 
