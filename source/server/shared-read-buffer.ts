@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { lend } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
@@ -19,14 +20,16 @@ interface AcceptedSocket extends Socket {
 }
 
 /**
- * `tls.TLSSocket.prototype`, told by the TLS transport when it loads
- * ({@link shareTlsReads}): node:tls is not loaded by a server without TLS.
+ * `tls.TLSSocket.prototype`, looked up when a socket that is not a plain one
+ * first comes: node:tls (and node:crypto with it) costs a process ~2.4 MiB,
+ * which a server without TLS does not pay (perf/NOTES.md, issue 15). A TLS
+ * socket only exists once node:tls is loaded, so looking it up then loads
+ * nothing more.
  */
 let tlsSocketPrototype: object | undefined;
 
-/** Lets server-side `TLSSocket`s (of the prototype given) read into the shared buffer too. */
-export function shareTlsReads(prototype: object): void {
-  tlsSocketPrototype = prototype;
+function tlsSocketProto(): object {
+  return (tlsSocketPrototype ??= (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).TLSSocket.prototype);
 }
 
 /**
@@ -106,7 +109,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, byte
 function adoptable(socket: AcceptedSocket): boolean {
   const handle = socket._handle;
   const prototype = Object.getPrototypeOf(socket) as object;
-  const tls = prototype === tlsSocketPrototype;
+  const tls = prototype !== Socket.prototype && prototype === tlsSocketProto();
   return (
     (prototype === Socket.prototype || tls) &&
     handle != null &&

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createSecureContext, createServer, TLSSocket, type SecureContext, type SecureContextOptions, type Server as NodeTlsServer, type TlsOptions } from 'node:tls';
+import { createSecureContext, createServer, type SecureContext, type SecureContextOptions, type Server as NodeTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Logger } from '../logger.js';
 import type { ServerEvent } from '../server/events.js';
@@ -8,10 +8,6 @@ import { handshakeFailure } from './handshake-failure.js';
 import { peerLogFields } from './peer.js';
 import { handOver, takeEarlyBytes } from './proxy-protocol.js';
 import { ServerNames } from './server-names.js';
-import { shareTlsReads } from '../server/shared-read-buffer.js';
-
-// The connections of this transport read into the shared buffer too (shared-read-buffer.ts, which does not load node:tls itself).
-shareTlsReads(TLSSocket.prototype);
 
 /**
  * TLS for `serve()`: Node's own `tls.createServer` options (`cert`, `key`,
