@@ -83,17 +83,28 @@ export interface ActiveConnection extends Expiring, ActiveLinks<ActiveConnection
 export const LINGER = 5_000;
 
 /**
- * Serves one socket: its chunks flow through `settings.protocol` into a batching
- * writer. The Observable completes when the socket has closed. It returns
- * no teardown: the forced end of a shutdown reaches the connection through
- * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
- * cost every connection a finalizer array in its pool subscriber (~180 B).
+ * How one server serves each socket: its chunks flow through
+ * `settings.protocol` into a batching writer. Each Observable completes when
+ * its socket has closed. It returns no teardown: the forced end of a
+ * shutdown reaches the connection through `settings.active`
+ * ({@link ActiveConnection.abort}), and a teardown would cost every
+ * connection a finalizer array in its pool subscriber (~180 B).
+ *
+ * The server's connections are of a class of its own, whose prototype holds
+ * the settings: one reference for the server rather than a field in each
+ * connection (8 B each; perf/NOTES.md, issue 15).
  */
-export function serveConnection(socket: Socket, settings: ConnectionSettings): Observable<never> {
-  return new Observable<never>((subscriber) => {
-    new Connection(socket, settings, subscriber);
-  });
+export function connectionServer(settings: ConnectionSettings): (socket: Socket) => Observable<never> {
+  class ServerConnection extends Connection {}
+  Object.defineProperty(ServerConnection.prototype, kSettings, { value: settings });
+  return (socket) =>
+    new Observable<never>((subscriber) => {
+      new ServerConnection(socket, subscriber);
+    });
 }
+
+/** Where a server's {@link Connection} class keeps its settings, on its prototype. */
+const kSettings = Symbol('tcp-rx connection settings');
 
 /**
  * The socket's listeners are shared functions that find their connection
@@ -205,7 +216,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** Its links in `settings.active`. */
   activePrevious: ActiveConnection | undefined = undefined;
   activeNext: ActiveConnection | undefined = undefined;
-  readonly #settings: ConnectionSettings;
+  /** The server's settings, from the prototype (see {@link connectionServer}). */
+  declare readonly [kSettings]: ConnectionSettings;
   readonly #done: Subscriber<never>;
   /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not one each. */
   #flags = 0;
@@ -238,8 +250,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   /** The own peer's port + 1 (0: unknown), plus {@link PORT_SPAN} × the µs of the open time past {@link #openedAt}. */
   readonly #portAndMicros: number;
 
-  constructor(socket: Socket, settings: ConnectionSettings, done: Subscriber<never>) {
-    this.#settings = settings;
+  constructor(socket: Socket, done: Subscriber<never>) {
+    const settings = this[kSettings];
     this.#done = done;
     const shared = readIntoSharedBuffer(socket, onRead);
     this.set(SHORT_READ_MEANS_EMPTY, shared && !(socket as Partial<TLSSocket>).encrypted);
@@ -353,7 +365,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // Expiring: the timeout sweeper's call.
 
   expire(now: number): void {
-    const { idleTimeout, readTimeout } = this.#settings;
+    const { idleTimeout, readTimeout } = this[kSettings];
     if (this.is(FINISHED)) {
       if (this.is(WRITING_FINISHED) && now - this.#lastActive >= LINGER) this.socket.destroy();
       else this.#exchange?.writer?.expire(now);
@@ -421,7 +433,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     const x = this.x;
     const arrival = x.batchArrival;
     x.batchArrival = Number.NaN;
-    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
+    this[kSettings].events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
   }
 
   writeTimedOut(): void {
@@ -442,7 +454,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     if (x.backlog !== undefined) {
       // The next record of a TLS read that filled the connection (they all come, paused or not): it waits behind the rest.
       x.backlog = Buffer.concat([x.backlog, chunk]);
-      this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
+      this[kSettings].events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
     } else {
       if (this.is(ASLEEP)) this.subscribePipeline();
       const rest = this.decode(chunk, chunk.length);
@@ -482,10 +494,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     this.set(FINISHED, true);
     this.dropBacklog();
     this.#exchange?.pipeline?.unsubscribe();
-    this.#settings.active.delete(this);
-    if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
+    this[kSettings].active.delete(this);
+    if (cut && this[kSettings].shutdown.draining) this[kSettings].shutdown.cut++;
     const { socket } = this;
-    this.#settings.events.next({
+    this[kSettings].events.next({
       type: 'closed',
       reason: this.reason() ?? 'end',
       peer: this.peer,
@@ -495,7 +507,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       bytesOut: socket.bytesWritten,
       requests: this.#requests,
     });
-    this.#settings.released();
+    this[kSettings].released();
     this.#done.complete();
   }
 
@@ -525,7 +537,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       this.counted(chunk.length);
       writer.release();
     }
-    this.#settings.events.next({ type: 'read', bytes: received, frames: x.frames });
+    this[kSettings].events.next({ type: 'read', bytes: received, frames: x.frames });
     const consumed = x.consumed;
     return consumed >= 0 && consumed < chunk.length && !this.is(FINISHED) ? chunk.subarray(consumed) : undefined;
   }
@@ -548,7 +560,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * counted and `unsent` bytes of replies wait: then it takes no more.
    */
   private over(frames: number, unsent: number): boolean {
-    const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
+    const { maxPending, maxPendingBytes, replyBudget } = this[kSettings];
     const x = this.x;
     const arrivals = x.arrivals;
     return (
@@ -621,7 +633,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   private subscribePipeline(): void {
     this.set(ASLEEP, false);
     try {
-      this.x.pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
+      this.x.pipeline = withConnectionContext(this, () => this[kSettings].protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
@@ -658,7 +670,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   private writeReplies(): BatchWriter {
-    return (this.x.writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+    return (this.x.writer ??= new BatchWriter(this.socket, this, this[kSettings].writeTimeout));
   }
 
   private dropBacklog(): void {
@@ -694,7 +706,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   private log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
+    this[kSettings].logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
   }
 }
 

@@ -10,7 +10,7 @@ import { rateLimited } from '../rate-limited-logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { Admission, REJECTION_LINGER } from './admission.js';
-import { LINGER, serveConnection, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
+import { connectionServer, LINGER, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
 import type { ServerEvent } from './events.js';
 import { ActiveConnections } from './active-connections.js';
 import { createListener, listen } from './listener.js';
@@ -257,7 +257,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
       answer: transport === undefined ? (socket, reason) => admission.turnAway(socket, reason) : undefined,
     }),
     transport?.handshake() ?? identity,
-    admission.pool((socket) => serveConnection(socket, connectionSettings)),
+    admission.pool(connectionServer(connectionSettings)),
   );
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
