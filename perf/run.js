@@ -203,8 +203,13 @@ async function runIdleScenario(scenario) {
   /** @type {{ tcpRx: Measure[], baseline: Measure[] }} */
   const rounds = { tcpRx: [], baseline: [] };
   for (let round = 0; round < scenario.repeat; round++) {
-    const [tcpRx, baseline] = await Promise.all([startServer('tcp-rx', { probe: true }), startServer('baseline', { probe: true })]);
-    const servers = { tcpRx, baseline };
+    const started = await Promise.allSettled([startServer('tcp-rx', { probe: true }), startServer('baseline', { probe: true })]);
+    if (started[0].status === 'rejected' || started[1].status === 'rejected') {
+      // The one that did start is not left running.
+      await Promise.all(started.map((one) => (one.status === 'fulfilled' ? one.value.stop() : undefined)));
+      throw started.find((one) => one.status === 'rejected')?.reason;
+    }
+    const servers = { tcpRx: started[0].value, baseline: started[1].value };
     try {
       /** @param {import('./servers.js').RunningServer} server */
       const idle = async (server) => {
