@@ -60,18 +60,21 @@ if (against !== undefined) compareAgainst(against);
  * @typedef {{ name: string, kind: 'load', clients: number, depth: number, duration: number, warmup: number, warmupRequests: number, repeat: number, tls?: 'requests' | 'handshakes' }} LoadScenario
  * `idle` ones also read each server's V8 heap after a full collection (perf/heap-probe.js), before and
  * while the connections are held, for the heap each connection costs; with `greet` each connection
- * sends one line and reads its reply before idling.
- * @type {Array<LoadScenario | { name: string, kind: 'idle', connections: number, hold: number, greet?: boolean }>}
+ * sends one line and reads its reply before idling. Each is run `repeat` times, both servers fresh
+ * processes each time, which goes first alternating, and each server's median RSS and median heap
+ * per connection kept: one reading of a process's RSS moves by megabytes with when V8 last
+ * collected (plain net's, at 15 s, by ~20 MiB with whether its memory reducer has run yet).
+ * @type {Array<LoadScenario | { name: string, kind: 'idle', connections: number, hold: number, repeat: number, greet?: boolean }>}
  */
 const ALL_SCENARIOS = [
   { name: '100 × 1', kind: 'load', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
   { name: '100 × 32 pipelined', kind: 'load', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
   { name: '10,000 active', kind: 'load', clients: 10_000, depth: 1, duration: quick ? 1000 : 5000, warmup: quick ? 200 : 1000, warmupRequests: quick ? 5 : 20, repeat: 1 },
-  { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000 },
+  { name: '10,000 idle', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000, repeat: quick ? 1 : 3 },
   // V8's memory reducer collects the garbage of 10,000 arrivals once the process has been quiet for ~8 s.
-  { name: '10,000 idle for 15 s', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 15_000 },
+  { name: '10,000 idle for 15 s', kind: 'idle', connections: 10_000, hold: quick ? 1000 : 15_000, repeat: quick ? 1 : 3 },
   // Each says hello (one line, one reply) first: what a connection keeps once it has been used.
-  { name: '10,000 idle after one line', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000, greet: true },
+  { name: '10,000 idle after one line', kind: 'idle', connections: 10_000, hold: quick ? 500 : 3000, repeat: quick ? 1 : 3, greet: true },
   { name: 'TLS 100 × 1', kind: 'load', tls: 'requests', clients: 100, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 5000, repeat: quick ? 1 : 3 },
   { name: 'TLS 100 × 32 pipelined', kind: 'load', tls: 'requests', clients: 100, depth: 32, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 50_000, repeat: quick ? 1 : 3 },
   { name: 'TLS handshakes/s, 32 at once', kind: 'load', tls: 'handshakes', clients: 32, depth: 1, duration: quick ? 800 : 4000, warmup: 1000, warmupRequests: 0, repeat: quick ? 1 : 3 },
@@ -188,30 +191,11 @@ function median(runs) {
  * @returns {Promise<ScenarioResult>}
  */
 async function runScenario(scenario) {
+  if (scenario.kind === 'idle') return runIdleScenario(scenario);
   const tls = 'tls' in scenario && scenario.tls !== undefined;
-  const probe = scenario.kind === 'idle';
-  const [tcpRx, baseline] = await Promise.all([startServer(tls ? 'tcp-rx-tls' : 'tcp-rx', { probe }), startServer(tls ? 'baseline-tls' : 'baseline', { probe })]);
+  const [tcpRx, baseline] = await Promise.all([startServer(tls ? 'tcp-rx-tls' : 'tcp-rx'), startServer(tls ? 'baseline-tls' : 'baseline')]);
   const servers = { tcpRx, baseline };
   try {
-    if (scenario.kind === 'idle') {
-      /** @param {import('./servers.js').RunningServer} server */
-      const idle = async (server) => {
-        const heapBefore = await server.heap();
-        const held = await holdIdleConnections({
-          port: server.port,
-          count: scenario.connections,
-          hold: scenario.hold,
-          greet: scenario.greet,
-          // RSS first: the probe's collections change it.
-          measure: async () => ({ rss: residentBytes(server.pid), heap: await server.heap() }),
-        });
-        const { rss, heap } = held.measured;
-        return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss, heapPerConnection: (heap - heapBefore) / held.opened };
-      };
-      const tcpRxHeld = await idle(servers.tcpRx);
-      await waitQuiet(servers.tcpRx.pid);
-      return { name: scenario.name, kind: 'idle', tcpRx: tcpRxHeld, baseline: await idle(servers.baseline) };
-    }
     /** @type {{ tcpRx: Measure[], baseline: Measure[] }} */
     const runs = { tcpRx: [], baseline: [] };
     for (let round = 0; round < scenario.repeat; round++) {
@@ -226,6 +210,65 @@ async function runScenario(scenario) {
   } finally {
     await Promise.all([servers.tcpRx.stop(), servers.baseline.stop()]);
   }
+}
+
+/**
+ * An idle scenario, `repeat` rounds: each round starts both servers afresh, holds the connections
+ * on one and then the other (tcp-rx first in even rounds), and stops them. Each server's row is
+ * its median RSS and its median heap per connection over the rounds; every round's are kept in
+ * the results file.
+ * @param {Extract<(typeof SCENARIOS)[number], { kind: 'idle' }>} scenario
+ * @returns {Promise<ScenarioResult>}
+ */
+async function runIdleScenario(scenario) {
+  /** @type {{ tcpRx: Measure[], baseline: Measure[] }} */
+  const rounds = { tcpRx: [], baseline: [] };
+  for (let round = 0; round < scenario.repeat; round++) {
+    const started = await Promise.allSettled([startServer('tcp-rx', { probe: true }), startServer('baseline', { probe: true })]);
+    if (started[0].status === 'rejected' || started[1].status === 'rejected') {
+      // The one that did start is not left running.
+      await Promise.all(started.map((one) => (one.status === 'fulfilled' ? one.value.stop() : undefined)));
+      throw started.find((one) => one.status === 'rejected')?.reason;
+    }
+    const servers = { tcpRx: started[0].value, baseline: started[1].value };
+    try {
+      /** @param {import('./servers.js').RunningServer} server */
+      const idle = async (server) => {
+        const heapBefore = await server.heap();
+        const held = await holdIdleConnections({
+          port: server.port,
+          count: scenario.connections,
+          hold: scenario.hold,
+          greet: scenario.greet,
+          // RSS first: the probe's collections change it.
+          measure: async () => ({ rss: residentBytes(server.pid), heap: await server.heap() }),
+        });
+        const { rss, heap } = held.measured;
+        return { ...NOT_MEASURED, opened: held.opened, failed: held.failed + held.sampled - held.answered, rss, heapPerConnection: (heap - heapBefore) / held.opened };
+      };
+      /** @type {Array<'tcpRx' | 'baseline'>} */
+      const order = round % 2 === 0 ? ['tcpRx', 'baseline'] : ['baseline', 'tcpRx'];
+      for (const which of order) {
+        rounds[which].push(await idle(servers[which]));
+        await waitQuiet(servers[which].pid);
+      }
+    } finally {
+      await Promise.all([servers.tcpRx.stop(), servers.baseline.stop()]);
+    }
+  }
+  /** @param {Measure[]} held */
+  const medianOf = (held) => {
+    const middle = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+    return {
+      ...NOT_MEASURED,
+      opened: Math.min(...held.map((one) => one.opened)),
+      failed: held.reduce((sum, one) => sum + one.failed, 0),
+      rss: middle(held.map((one) => one.rss)),
+      heapPerConnection: middle(held.map((one) => one.heapPerConnection)),
+      rounds: held.map(({ rss, heapPerConnection }) => ({ rss, heapPerConnection })),
+    };
+  };
+  return { name: scenario.name, kind: 'idle', tcpRx: medianOf(rounds.tcpRx), baseline: medianOf(rounds.baseline) };
 }
 
 const started = Date.now();

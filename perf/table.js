@@ -3,7 +3,7 @@
 
 /**
  * `heapPerConnection`: idle scenarios only, the V8 heap each held connection adds (bytes, after a full collection).
- * @typedef {{ requestsPerSecond: number, p50: number, p99: number, avg: number, failed: number, opened: number, rss: number, cpu: number, heapPerConnection?: number }} Measure
+ * @typedef {{ requestsPerSecond: number, p50: number, p99: number, avg: number, failed: number, opened: number, rss: number, cpu: number, heapPerConnection?: number, rounds?: Array<{ rss: number, heapPerConnection?: number }> }} Measure
  */
 /** @typedef {{ name: string, kind: 'load' | 'idle', tcpRx: Measure, baseline: Measure }} ScenarioResult */
 

@@ -1,9 +1,17 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Bundles the `tcp-rx` bin (`dist/cli/main.js`, built by tsc) into one file,
- * `dist/cli/tcp-rx.js`, with esbuild: one module to load instead of ~100, and
- * rxjs from its ES module build so that only the operators used are in it.
+ * Bundles the `tcp-rx` bin (`dist/cli/main.js`, built by tsc) with esbuild
+ * into `dist/cli/tcp-rx.js` and the chunks it loads (`dist/cli/chunks/`): a
+ * few modules to load instead of ~100, and rxjs from its ES module build so
+ * that only the operators used are in it.
+ *
+ * Split at the source's dynamic `import()`s: each command, and each of
+ * `serve`'s optional parts (TLS, the cluster primary, the metrics endpoint,
+ * the access log), is a chunk loaded only when used, so that a plain `serve`
+ * process neither holds their code nor loads the Node modules they need
+ * (node:tls and node:crypto ~2.4 MiB of resident memory, node:http ~1.2 MiB;
+ * perf/NOTES.md, issue 15).
  *
  * meow's own bundle runs two of its dependencies' setup as it loads: the
  * package.json normaliser (semver, SPDX license tables, hosted-git-info),
@@ -14,7 +22,7 @@
  * fails rather than quietly paying for them again.
  */
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 
 /** Top-level statements of meow/build/dependencies.js and what they become: the same value, made on first use. */
 const LAZY = [
@@ -40,9 +48,13 @@ const meowLoadsLazily = {
   },
 };
 
+// Chunks are named by their content's hash: those of an earlier build would pile up.
+await rm('dist/cli/chunks', { recursive: true, force: true });
 await build({
-  entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/cli/tcp-rx.js',
+  entryPoints: { 'tcp-rx': 'dist/cli/main.js' },
+  outdir: 'dist/cli',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -5,18 +5,27 @@
 import meow from 'meow';
 import type { Command } from './command.js';
 import { parseCommandLine, readFlags, UsageError, type FlagSpecs } from './flags.js';
-import { benchCommand } from './bench-command.js';
-import { serveCommand } from './serve-command.js';
-import { topCommand } from './top-command.js';
 
-const commands: ReadonlyArray<Command<FlagSpecs>> = [serveCommand, benchCommand, topCommand] as unknown as ReadonlyArray<Command<FlagSpecs>>;
+type AnyCommand = Command<FlagSpecs>;
 
-const help = `
+/**
+ * Each command's module is loaded when it is run (or listed): a `serve`
+ * process then holds none of `bench`'s and `top`'s code, nor the Node
+ * modules they import (node:http, node:tls), which the bundle
+ * (scripts/bundle-cli.js) puts in chunks of their own.
+ */
+const commands: Readonly<Record<string, () => Promise<AnyCommand>>> = {
+  serve: async () => (await import('./serve-command.js')).serveCommand as unknown as AnyCommand,
+  bench: async () => (await import('./bench-command.js')).benchCommand as unknown as AnyCommand,
+  top: async () => (await import('./top-command.js')).topCommand as unknown as AnyCommand,
+};
+
+const help = (listed: readonly AnyCommand[]): string => `
   Usage
     $ tcp-rx <command> [flags]
 
   Commands
-${commands.map((command) => `    ${command.name.padEnd(8)}${command.summary}`).join('\n')}
+${listed.map((command) => `    ${command.name.padEnd(8)}${command.summary}`).join('\n')}
 
   tcp-rx <command> --help lists a command's flags. Flags take units where they are
   durations (500ms, 30s, 2m) or sizes (64KiB, 1MiB); each can also be set in the
@@ -27,13 +36,15 @@ ${commands.map((command) => `    ${command.name.padEnd(8)}${command.summary}`).j
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = commands.find((candidate) => candidate.name === name);
-  if (command === undefined) {
+  const load = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (load === undefined) {
     if (name !== undefined && !name.startsWith('-')) throw new UsageError(`unknown command '${name}' (see --help)`);
+    const listed = await Promise.all(Object.values(commands).map((loadCommand) => loadCommand()));
     // meow answers `tcp-rx --help` and `tcp-rx --version` itself, and exits.
-    meow(help, { importMeta: import.meta, argv, flags: { help: { type: 'boolean', shortFlag: 'h' } } });
+    meow(help(listed), { importMeta: import.meta, argv, flags: { help: { type: 'boolean', shortFlag: 'h' } } });
     throw new UsageError('missing command (see --help)');
   }
+  const command = await load();
   const line = parseCommandLine(command, rest, import.meta);
   if (line.kind === 'print') {
     process.stdout.write(line.text);

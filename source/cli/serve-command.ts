@@ -1,16 +1,13 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { parseCidrList } from '../access/access-control.js';
-import { runPrimary } from '../cluster/primary.js';
 import { runWorker } from '../cluster/worker.js';
 import { UsageError } from './flags.js';
 import { formatAddress, parseAddress } from '../address.js';
 import { jsonLogger, textLogger } from '../logger.js';
-import { serveMetrics } from '../metrics/metrics-endpoint.js';
 import { defaults, serve, type Server } from '../server/server.js';
 import type { Command } from './command.js';
 import { parseCount, parseDuration, parseSize } from './units.js';
-import { readCertificates } from '../transport/certificates.js';
 import { proxyProtocolDefaults } from '../transport/proxy-protocol.js';
 import { certificateFiles, parseClientAuth, parseFileList, parseTlsVersion, positive, tlsOptions } from './tls-flags.js';
 
@@ -90,7 +87,9 @@ export const serveCommand: Command<typeof flags> = {
       ...(certificates === undefined ? {} : { tls: options.tlsMinVersion + '+', clientAuth: options.tlsClientAuth }),
       ...(options.proxyProtocol ? { proxyProtocol: (options.trustedProxies ?? proxyProtocolDefaults.trustedProxies).join(',') } : {}),
     };
+    // The cluster's primary, the metrics endpoint (node:http) and TLS (node:tls, node:crypto) are loaded only when asked for.
     if (cluster.isPrimary && options.processes > 1) {
+      const { runPrimary } = await import('../cluster/primary.js');
       const ending = await runPrimary({
         processes: options.processes,
         addr: options.addr,
@@ -105,6 +104,7 @@ export const serveCommand: Command<typeof flags> = {
       if (ending.kind === 'failed') return ending.code;
       return ending.clean ? 0 : EXIT_FORCED;
     }
+    const tls = certificates === undefined ? undefined : await tlsOptions(options, certificates);
     const serveOptions = {
       ...options.addr,
       workers: options.workers,
@@ -122,7 +122,7 @@ export const serveCommand: Command<typeof flags> = {
       drainTimeout: options.drainTimeout,
       metricsInterval: options.metricsInterval,
       logger,
-      ...(certificates === undefined ? {} : { tls: tlsOptions(options, certificates) }),
+      ...(tls === undefined ? {} : { tls }),
       ...(options.allow === undefined ? {} : { allow: options.allow }),
       ...(options.deny === undefined ? {} : { deny: options.deny }),
       maxConnsPerIp: options.maxConnsPerIp,
@@ -130,8 +130,9 @@ export const serveCommand: Command<typeof flags> = {
       ...(options.proxyProtocol ? { proxyProtocol: { trustedProxies: options.trustedProxies, headerTimeout: options.proxyHeaderTimeout } } : {}),
     };
     // SIGHUP re-reads the certificate files: new handshakes use them, open connections keep theirs.
-    const reload = (server: Server): void => {
+    const reload = async (server: Server): Promise<void> => {
       try {
+        const { readCertificates } = await import('../transport/certificates.js');
         server.setSecureContext(readCertificates(certificates!));
         logger.log('info', 'SIGHUP: certificates reloaded', { certs: certificates!.certs.join(',') });
       } catch (error) {
@@ -147,7 +148,7 @@ export const serveCommand: Command<typeof flags> = {
     };
     /** Installs what SIGHUP and SIGUSR1 do to `server` in this process; returns how to remove them. */
     const handleSignals = (server: Server): (() => void) => {
-      const onHangup = (): void => reload(server);
+      const onHangup = (): void => void reload(server);
       const onUser1 = (): void => reopen(server);
       if (certificates !== undefined) process.on('SIGHUP', onHangup);
       if (options.accessLog !== undefined) process.on('SIGUSR1', onUser1);
@@ -164,6 +165,7 @@ export const serveCommand: Command<typeof flags> = {
     logger.log('info', `listening on ${formatAddress(server.address)}`, { workers: options.workers, queue: options.queue, ...transport });
     if (options.metricsAddr) {
       // Closes itself with the server.
+      const { serveMetrics } = await import('../metrics/metrics-endpoint.js');
       const endpoint = await serveMetrics(server, options.metricsAddr, { logger });
       logger.log('info', `metrics on http://${formatAddress(endpoint.address)}/metrics`);
     }

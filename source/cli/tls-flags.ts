@@ -1,5 +1,5 @@
 import type { SecureVersion } from 'node:tls';
-import { readCertificates, type CertificateFiles } from '../transport/certificates.js';
+import type { CertificateFiles } from '../transport/certificates.js';
 import type { ServeTlsOptions } from '../transport/tls-transport.js';
 import { UsageError } from './flags.js';
 
@@ -62,8 +62,13 @@ export function certificateFiles(flags: TlsFlags): CertificateFiles | undefined 
   return { certs: tlsCert, keys: tlsKey, ca: tlsCa };
 }
 
-/** The `tls` option of `serve()` that the flags ask for, the certificates read from `files`. */
-export function tlsOptions(flags: TlsFlags, files: CertificateFiles): ServeTlsOptions {
+/**
+ * The `tls` option of `serve()` that the flags ask for, the certificates read
+ * from `files`. Loads what reads them (node:crypto) only now: a server
+ * without TLS does without it.
+ */
+export async function tlsOptions(flags: TlsFlags, files: CertificateFiles): Promise<ServeTlsOptions> {
+  const { readCertificates } = await import('../transport/certificates.js');
   return {
     ...readCertificates(files),
     minVersion: flags.tlsMinVersion,

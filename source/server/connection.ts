@@ -8,6 +8,7 @@ import { ProtocolError } from '../errors.js';
 import { clock } from '../protocols/clock.js';
 import type { Logger } from '../logger.js';
 import type { CloseReason, ServerEvent } from './events.js';
+import type { ActiveConnections, ActiveLinks } from './active-connections.js';
 import { Arrivals } from './arrivals.js';
 import type { Expiring } from './timeout-sweeper.js';
 import { READ_BUFFER_SIZE, readIntoSharedBuffer, sharedRead } from './shared-read-buffer.js';
@@ -50,7 +51,7 @@ export interface ConnectionSettings {
   /** Told once the connection has closed, just before its Observable completes: its worker is free. */
   readonly released: () => void;
   /** Connections being served, so that shutdown and the timeout sweeper can reach them. */
-  readonly active: Set<ActiveConnection>;
+  readonly active: ActiveConnections<ActiveConnection>;
   /** The server's shutdown: connections served once it has begun drain at once. */
   readonly shutdown: ShutdownState;
 }
@@ -63,7 +64,7 @@ export interface ShutdownState {
 }
 
 /** A connection as the server sees it. */
-export interface ActiveConnection extends Expiring {
+export interface ActiveConnection extends Expiring, ActiveLinks<ActiveConnection> {
   /**
    * Answers every request that has reached the server (read, held back, or
    * still in the kernel's receive buffer), then closes with a FIN once every
@@ -82,17 +83,28 @@ export interface ActiveConnection extends Expiring {
 export const LINGER = 5_000;
 
 /**
- * Serves one socket: its chunks flow through `settings.protocol` into a batching
- * writer. The Observable completes when the socket has closed. It returns
- * no teardown: the forced end of a shutdown reaches the connection through
- * `settings.active` ({@link ActiveConnection.abort}), and a teardown would
- * cost every connection a finalizer array in its pool subscriber (~180 B).
+ * How one server serves each socket: its chunks flow through
+ * `settings.protocol` into a batching writer. Each Observable completes when
+ * its socket has closed. It returns no teardown: the forced end of a
+ * shutdown reaches the connection through `settings.active`
+ * ({@link ActiveConnection.abort}), and a teardown would cost every
+ * connection a finalizer array in its pool subscriber (~180 B).
+ *
+ * The server's connections are of a class of its own, whose prototype holds
+ * the settings: one reference for the server rather than a field in each
+ * connection (8 B each; perf/NOTES.md, issue 15).
  */
-export function serveConnection(socket: Socket, settings: ConnectionSettings): Observable<never> {
-  return new Observable<never>((subscriber) => {
-    new Connection(socket, settings, subscriber);
-  });
+export function connectionServer(settings: ConnectionSettings): (socket: Socket) => Observable<never> {
+  class ServerConnection extends Connection {}
+  Object.defineProperty(ServerConnection.prototype, kSettings, { value: settings });
+  return (socket) =>
+    new Observable<never>((subscriber) => {
+      new ServerConnection(socket, subscriber);
+    });
 }
+
+/** Where a server's {@link Connection} class keeps its settings, on its prototype. */
+const kSettings = Symbol('tcp-rx connection settings');
 
 /**
  * The socket's listeners are shared functions that find their connection
@@ -137,6 +149,18 @@ const MANUAL_SETTLING = 1 << 11;
 const FORCED = 1 << 12;
 /** Our side has finished writing (the FIN is out): the linger has begun. */
 const WRITING_FINISHED = 1 << 13;
+/**
+ * Three bits: why the connection closes, as its index in {@link CLOSE_REASONS}
+ * (0: no reason given yet; the `closed` event then says `end`). A reason not
+ * there (a protocol's own, from its `ProtocolError`) is {@link OWN_REASON}
+ * and is kept in the {@link Exchange}, which a connection closed by its
+ * protocol has (the error is answered through its writer) and keeps (it
+ * hibernates no more once finished).
+ */
+const REASON_SHIFT = 14;
+const REASON = 0b111 << REASON_SHIFT;
+const CLOSE_REASONS: readonly CloseReason[] = ['', 'idle-timeout', 'read-timeout', 'write-timeout', 'shutdown', 'internal', 'reset'];
+const OWN_REASON = 7;
 
 /**
  * What a connection holds only while it is being talked to: its pipeline's
@@ -175,11 +199,25 @@ class Exchange {
   receivedAt = performance.now();
   /** When the unfinished frame began: for the read timeout. */
   frameStarted = 0;
+  /** Why the connection closes, where the reason is a protocol's own (see {@link REASON}). */
+  reason: CloseReason | undefined = undefined;
 }
 
+/**
+ * One served socket. Its state is in `#` fields, out of reach of the user
+ * code that `connectionContext()` hands it to; its helper methods are
+ * TypeScript-private only, as its listeners' entry points (`read`, `closed`…)
+ * are public: a class with any `#` method gives every instance a brand slot
+ * (8 B per connection; perf/NOTES.md, issue 15), and a method reaches no
+ * state that a public one does not.
+ */
 class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>, WriterOwner {
   readonly socket: ServedSocket;
-  readonly #settings: ConnectionSettings;
+  /** Its links in `settings.active`. */
+  activePrevious: ActiveConnection | undefined = undefined;
+  activeNext: ActiveConnection | undefined = undefined;
+  /** The server's settings, from the prototype (see {@link connectionServer}). */
+  declare readonly [kSettings]: ConnectionSettings;
   readonly #done: Subscriber<never>;
   /** The connection's yes-or-no states, as bits (see {@link COPY_CHUNKS} and the rest): one field, not one each. */
   #flags = 0;
@@ -195,29 +233,39 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * process; then they are boxed, and as right).
    */
   #lastActive = wholeMilliseconds();
-  #reason: CloseReason | undefined;
   /**
    * The socket's own peer, read once as the connection opens (a socket no
    * longer knows it once closed, when the access log asks), compactly; the
    * client a PROXY header named stays with the socket.
    */
   readonly #ownPeer: OwnPeer['address'];
-  readonly #ownPort: OwnPeer['port'];
-  /** When the connection was opened: its duration, for the access log. */
-  readonly #openedAt = performance.now();
+  /**
+   * When the connection was opened (a performance.now() time, for its
+   * duration in the access log and the `closed` event), in whole ms; its µs
+   * past that are kept with the port, in {@link #portAndMicros}. Two small
+   * integers in the object: the time as one fraction would box a number
+   * (16 B) per connection.
+   */
+  readonly #openedAt: number;
+  /** The own peer's port + 1 (0: unknown), plus {@link PORT_SPAN} × the µs of the open time past {@link #openedAt}. */
+  readonly #portAndMicros: number;
 
-  constructor(socket: Socket, settings: ConnectionSettings, done: Subscriber<never>) {
-    this.#settings = settings;
+  constructor(socket: Socket, done: Subscriber<never>) {
+    const settings = this[kSettings];
     this.#done = done;
     const shared = readIntoSharedBuffer(socket, onRead);
-    this.#set(SHORT_READ_MEANS_EMPTY, shared && !(socket as Partial<TLSSocket>).encrypted);
+    this.set(SHORT_READ_MEANS_EMPTY, shared && !(socket as Partial<TLSSocket>).encrypted);
     // What came after a PROXY header, in the read that brought it: the connection's first chunk.
     const early = takeEarlyBytes(socket);
     // Node's own read path (where the shared buffer cannot apply): chunks of their own.
     if (!shared) socket.on('data', onData);
     this.socket = Object.assign(socket, { [kConnection]: this });
-    ({ address: this.#ownPeer, port: this.#ownPort } = readOwnPeer(socket));
-    this.#set(STATELESS, isStateless(settings.protocol));
+    const opened = performance.now();
+    this.#openedAt = Math.trunc(opened);
+    const own = readOwnPeer(socket);
+    this.#ownPeer = own.address;
+    this.#portAndMicros = (own.port === undefined ? 0 : own.port + 1) + PORT_SPAN * Math.round((opened - this.#openedAt) * 1000);
+    this.set(STATELESS, isStateless(settings.protocol));
     settings.active.add(this);
     settings.events.next({ type: 'opened' });
     socket.on('close', onClose); // not once(): it fires once anyway, and once() allocates a wrapper per socket
@@ -226,8 +274,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     socket.on('drain', onDrain);
     socket.on('finish', onFinish);
     // A stateless protocol waits for the first byte: a connection that never sends holds no pipeline.
-    if (this.#is(STATELESS)) this.#set(ASLEEP, true);
-    else this.#subscribe();
+    if (this.is(STATELESS)) this.set(ASLEEP, true);
+    else this.subscribePipeline();
     socket.resume();
     // After resume(): a read that fills the connection pauses the socket again, and it stays paused.
     if (early !== undefined) this.read(early);
@@ -235,30 +283,30 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   /**
-   * The connection's {@link Exchange}, created as it is first needed. A
-   * method, not a private getter: on Node 20 (V8 11.3) each read of a
+   * The connection's {@link Exchange}, created as it is first needed. An
+   * ordinary getter, not a `#` one: on Node 20 (V8 11.3) each read of a
    * private accessor is a runtime call (`LoadPrivateGetter`) that the
    * optimising compiler cannot inline, and this is read several times a
-   * request (perf/NOTES.md).
+   * request (perf/NOTES.md, issue 12).
    */
-  #x(): Exchange {
+  private get x(): Exchange {
     return (this.#exchange ??= new Exchange());
   }
 
-  #is(flag: number): boolean {
+  private is(flag: number): boolean {
     return (this.#flags & flag) !== 0;
   }
 
-  #set(flags: number, on: boolean): void {
+  private set(flags: number, on: boolean): void {
     this.#flags = on ? this.#flags | flags : this.#flags & ~flags;
   }
 
   // ConnectionContext: what the operators of the pipeline report and ask.
 
   get chunks(): Observable<Buffer> {
-    return (this.#x().chunks ??= new Observable<Buffer>((input) => {
-      this.#x().input = input;
-      this.#set(COPY_CHUNKS, true);
+    return (this.x.chunks ??= new Observable<Buffer>((input) => {
+      this.x.input = input;
+      this.set(COPY_CHUNKS, true);
     }));
   }
 
@@ -267,7 +315,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   get peer(): Peer {
-    return proxiedPeer(this.socket) ?? ownPeer({ address: this.#ownPeer, port: this.#ownPort });
+    const port = (this.#portAndMicros % PORT_SPAN) - 1;
+    return proxiedPeer(this.socket) ?? ownPeer({ address: this.#ownPeer, port: port < 0 ? undefined : port });
   }
 
   get proxy(): ProxyInfo | undefined {
@@ -275,46 +324,46 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   lend(observer: Observer<Buffer>): Unsubscribable {
-    this.#x().input = observer;
-    this.#set(COPY_CHUNKS, false);
+    this.x.input = observer;
+    this.set(COPY_CHUNKS, false);
     return STAYS;
   }
 
   full(frames: number): boolean {
-    return this.#is(CUT) || this.#over(frames, this.#x().unsent + (this.#exchange?.writer?.bytes ?? 0));
+    return this.is(CUT) || this.over(frames, this.x.unsent + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   decoded(frames: number, pending: boolean, consumed = -1): void {
-    this.#x().frames += frames;
-    this.#set(PENDING, pending);
-    this.#x().consumed = consumed;
+    this.x.frames += frames;
+    this.set(PENDING, pending);
+    this.x.consumed = consumed;
   }
 
   settle(requests: number): void {
-    if (this.#is(DECODING)) {
-      this.#x().settledInChunk += requests;
+    if (this.is(DECODING)) {
+      this.x.settledInChunk += requests;
       return;
     }
-    const x = this.#x();
+    const x = this.x;
     const arrival = x.arrivals?.settle(requests) ?? Number.NaN;
     if (!(arrival >= x.batchArrival)) x.batchArrival = arrival; // keeps the oldest; NaN never replaces
-    if (x.backlog !== undefined || this.socket.isPaused()) this.#resumeIfRoom();
+    if (x.backlog !== undefined || this.socket.isPaused()) this.resumeIfRoom();
   }
 
   settleManually(): void {
-    this.#set(MANUAL_SETTLING, true);
+    this.set(MANUAL_SETTLING, true);
   }
 
   // ActiveConnection: shutdown, and the timeout sweeper (below).
 
   drain(): void {
-    if (this.#is(DRAINING) || this.#is(FINISHED)) return;
-    this.#set(DRAINING, true);
-    this.#awaitCut();
+    if (this.is(DRAINING) || this.is(FINISHED)) return;
+    this.set(DRAINING, true);
+    this.awaitCut();
   }
 
   fail(error: unknown): void {
-    if (this.#is(FINISHED)) return;
+    if (this.is(FINISHED)) return;
     this.#exchange?.pipeline?.unsubscribe();
     this.error(error);
   }
@@ -322,64 +371,64 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   // Expiring: the timeout sweeper's call.
 
   expire(now: number): void {
-    const { idleTimeout, readTimeout } = this.#settings;
-    if (this.#is(FINISHED)) {
-      if (this.#is(WRITING_FINISHED) && now - this.#lastActive >= LINGER) this.socket.destroy();
+    const { idleTimeout, readTimeout } = this[kSettings];
+    if (this.is(FINISHED)) {
+      if (this.is(WRITING_FINISHED) && now - this.#lastActive >= LINGER) this.socket.destroy();
       else this.#exchange?.writer?.expire(now);
     } else if (idleTimeout > 0 && now - this.#lastActive >= idleTimeout && this.socket.writableLength === 0) {
       this.destroy('idle-timeout');
-    } else if (readTimeout > 0 && this.#is(PENDING) && now - this.#x().frameStarted >= readTimeout) {
+    } else if (readTimeout > 0 && this.is(PENDING) && now - this.x.frameStarted >= readTimeout) {
       this.fail(new ProtocolError('ERR read timeout\n', 'read-timeout'));
-    } else if (this.#is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.#owesNothing()) {
-      this.#hibernate();
+    } else if (this.is(STATELESS) && now - this.#lastActive >= HIBERNATE_AFTER && this.owesNothing()) {
+      this.hibernate();
     } else {
       this.#exchange?.writer?.expire(now);
     }
   }
 
   abort(): void {
-    this.#set(FORCED, true);
+    this.set(FORCED, true);
     this.destroy('shutdown');
   }
 
   destroy(reason: CloseReason): void {
-    this.#closeAs(reason);
+    this.closeAs(reason);
     this.socket.destroy();
   }
 
   // Observer<Reply>: what the protocol answers. None of these may throw: nothing above would catch it.
 
   next(reply: Reply): void {
-    if (this.#is(FINISHED)) return;
+    if (this.is(FINISHED)) return;
     if (typeof reply !== 'string' && !(reply instanceof Uint8Array)) {
       this.fail(new TypeError(`a protocol replied with ${describe(reply)}: replies are strings or bytes`));
       return;
     }
-    if (!this.#is(DECODING) && typeof reply !== 'string' && isBorrowed(reply)) {
+    if (!this.is(DECODING) && typeof reply !== 'string' && isBorrowed(reply)) {
       // Lent memory that outlived its read now holds someone else's bytes: never send them.
       this.fail(new Error('a borrowed frame was replied after its read: its memory has been reused (see `borrowed` in the framing options)'));
       return;
     }
-    this.#writeReplies().push(reply);
-    if (!this.#is(MANUAL_SETTLING)) this.settle(1);
+    this.writeReplies().push(reply);
+    if (!this.is(MANUAL_SETTLING)) this.settle(1);
   }
 
   error(error: unknown): void {
-    if (this.#is(FINISHED)) return;
+    if (this.is(FINISHED)) return;
     if (error instanceof ProtocolError) {
-      this.#closeAs(error.reason);
-      this.#log('warn', error.message);
-      this.#finish(error.reply);
+      this.closeAs(error.reason);
+      this.log('warn', error.message);
+      this.finish(error.reply);
     } else {
-      this.#closeAs('internal');
-      this.#log('error', 'handler failed', { error });
-      this.#finish('ERR internal\n');
+      this.closeAs('internal');
+      this.log('error', 'handler failed', { error });
+      this.finish('ERR internal\n');
     }
   }
 
   /** The protocol has answered everything: end our side once the replies are written. */
   complete(): void {
-    if (!this.#is(FINISHED)) this.#finish();
+    if (!this.is(FINISHED)) this.finish();
   }
 
   // WriterOwner: what the writer reports.
@@ -387,84 +436,84 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   flushed(bytes: number, replies: number): void {
     const now = performance.now();
     this.#lastActive = Math.trunc(now);
-    const x = this.#x();
+    const x = this.x;
     const arrival = x.batchArrival;
     x.batchArrival = Number.NaN;
-    this.#settings.events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
+    this[kSettings].events.next({ type: 'written', bytes, replies, latency: now - (arrival >= 0 ? arrival : x.receivedAt) });
   }
 
   writeTimedOut(): void {
-    this.#closeAs('write-timeout');
+    this.closeAs('write-timeout');
   }
 
   // What the socket reports (through the shared listeners below).
 
   /** One read: its chunk through the protocol, as far as the connection has room. */
   read(chunk: Buffer): void {
-    if (this.#is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
-    const x = this.#x();
+    if (this.is(FINISHED)) return; // dropped: the pipeline is done, and reading on lets the peer's FIN arrive
+    const x = this.x;
     x.reads++;
-    this.#set(LAST_READ_FULL, !this.#is(SHORT_READ_MEANS_EMPTY) || chunk.length >= READ_BUFFER_SIZE);
+    this.set(LAST_READ_FULL, !this.is(SHORT_READ_MEANS_EMPTY) || chunk.length >= READ_BUFFER_SIZE);
     const now = performance.now();
     x.receivedAt = now;
     this.#lastActive = Math.trunc(now);
     if (x.backlog !== undefined) {
       // The next record of a TLS read that filled the connection (they all come, paused or not): it waits behind the rest.
       x.backlog = Buffer.concat([x.backlog, chunk]);
-      this.#settings.events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
+      this[kSettings].events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
     } else {
-      if (this.#is(ASLEEP)) this.#subscribe();
-      const rest = this.#decode(chunk, chunk.length);
+      if (this.is(ASLEEP)) this.subscribePipeline();
+      const rest = this.decode(chunk, chunk.length);
       if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
-      if (rest !== undefined || this.#isFull()) {
+      if (rest !== undefined || this.isFull()) {
         this.socket.pause();
-        this.#resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
+        this.resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
       }
     }
-    if (this.#is(DRAINING)) this.#afterDrainingRead();
+    if (this.is(DRAINING)) this.afterDrainingRead();
   }
 
   ended(): void {
-    this.#set(PEER_ENDED, true);
-    if (this.#exchange?.backlog === undefined) this.#endInput();
+    this.set(PEER_ENDED, true);
+    if (this.#exchange?.backlog === undefined) this.endInput();
   }
 
   /** The writer's socket has drained. */
   drained(): void {
-    this.#resumeIfRoom();
+    this.resumeIfRoom();
   }
 
   /** Our side has finished writing: the linger begins. */
   writingFinished(): void {
     this.#lastActive = wholeMilliseconds();
-    this.#set(WRITING_FINISHED, true);
+    this.set(WRITING_FINISHED, true);
   }
 
   /** A peer that resets or vanishes is ordinary for a server: counted, not logged. */
   failed(): void {
-    this.#closeAs('reset');
+    this.closeAs('reset');
   }
 
   closed(): void {
     // Destroyed by the server, it was counted there; otherwise it was cut if replies or answers were still owed.
-    const cut = !this.#is(FORCED) && !this.socket.writableFinished && (this.socket.writableEnded || this.#unanswered() > 0);
-    this.#set(FINISHED, true);
-    this.#dropBacklog();
+    const cut = !this.is(FORCED) && !this.socket.writableFinished && (this.socket.writableEnded || this.unanswered() > 0);
+    this.set(FINISHED, true);
+    this.dropBacklog();
     this.#exchange?.pipeline?.unsubscribe();
-    this.#settings.active.delete(this);
-    if (cut && this.#settings.shutdown.draining) this.#settings.shutdown.cut++;
+    this[kSettings].active.delete(this);
+    if (cut && this[kSettings].shutdown.draining) this[kSettings].shutdown.cut++;
     const { socket } = this;
-    this.#settings.events.next({
+    this[kSettings].events.next({
       type: 'closed',
-      reason: this.#reason ?? 'end',
+      reason: this.reason() ?? 'end',
       peer: this.peer,
-      duration: performance.now() - this.#openedAt,
+      duration: performance.now() - (this.#openedAt + Math.floor(this.#portAndMicros / PORT_SPAN) / 1000),
       // The socket's own counts (which outlive it): what was read, and handed to it, TLS or not.
       bytesIn: socket.bytesRead,
       bytesOut: socket.bytesWritten,
       requests: this.#requests,
     });
-    this.#settings.released();
+    this[kSettings].released();
     this.#done.complete();
   }
 
@@ -474,39 +523,39 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * many of its bytes are new (0 for a backlog). Returns what the framing
    * left untaken because the connection was full, or `undefined`.
    */
-  #decode(chunk: Buffer, received: number): Buffer | undefined {
-    const x = this.#x();
+  private decode(chunk: Buffer, received: number): Buffer | undefined {
+    const x = this.x;
     const input = x.input;
     if (input === undefined) return undefined;
     x.frames = 0;
     x.consumed = -1;
     x.settledInChunk = 0;
     x.unsent = this.socket.writableLength;
-    this.#set(DECODING, true);
+    this.set(DECODING, true);
     clock.hold(x.receivedAt);
-    const writer = this.#writeReplies();
+    const writer = this.writeReplies();
     writer.hold();
     try {
-      input.next(this.#is(COPY_CHUNKS) && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
+      input.next(this.is(COPY_CHUNKS) && isBorrowed(chunk) ? Buffer.from(chunk) : chunk);
     } finally {
       clock.release();
-      this.#set(DECODING, false);
-      this.#counted(chunk.length);
+      this.set(DECODING, false);
+      this.counted(chunk.length);
       writer.release();
     }
-    this.#settings.events.next({ type: 'read', bytes: received, frames: x.frames });
+    this[kSettings].events.next({ type: 'read', bytes: received, frames: x.frames });
     const consumed = x.consumed;
-    return consumed >= 0 && consumed < chunk.length && !this.#is(FINISHED) ? chunk.subarray(consumed) : undefined;
+    return consumed >= 0 && consumed < chunk.length && !this.is(FINISHED) ? chunk.subarray(consumed) : undefined;
   }
 
   /** The chunk's frames join the unanswered requests, and what was answered while it was decoded is settled. */
-  #counted(bytes: number): void {
-    const x = this.#x();
+  private counted(bytes: number): void {
+    const x = this.x;
     const frames = x.frames;
     this.#requests += frames;
     if (frames > 0) (x.arrivals ??= new Arrivals()).add(x.receivedAt, frames, x.consumed >= 0 ? x.consumed : bytes);
-    if (this.#is(PENDING) && (frames > 0 || x.frameStarted === 0)) x.frameStarted = x.receivedAt;
-    if (!this.#is(PENDING)) x.frameStarted = 0;
+    if (this.is(PENDING) && (frames > 0 || x.frameStarted === 0)) x.frameStarted = x.receivedAt;
+    if (!this.is(PENDING)) x.frameStarted = 0;
     const settled = x.settledInChunk;
     x.settledInChunk = 0;
     if (settled > 0) this.settle(settled);
@@ -516,9 +565,9 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * Whether the connection is at a bound once `frames` more requests are
    * counted and `unsent` bytes of replies wait: then it takes no more.
    */
-  #over(frames: number, unsent: number): boolean {
-    const { maxPending, maxPendingBytes, replyBudget } = this.#settings;
-    const x = this.#x();
+  private over(frames: number, unsent: number): boolean {
+    const { maxPending, maxPendingBytes, replyBudget } = this[kSettings];
+    const x = this.x;
     const arrivals = x.arrivals;
     return (
       (arrivals?.pending ?? 0) + frames - x.settledInChunk >= maxPending ||
@@ -528,27 +577,27 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
   }
 
   /** {@link full} between chunks. */
-  #isFull(): boolean {
-    return this.#over(0, this.socket.writableLength + (this.#exchange?.writer?.bytes ?? 0));
+  private isFull(): boolean {
+    return this.over(0, this.socket.writableLength + (this.#exchange?.writer?.bytes ?? 0));
   }
 
   /** Takes the backlog as far as there is room; reading resumes once it is all taken. */
-  #resumeIfRoom(): void {
-    if (this.#is(FINISHED) || this.#is(DECODING)) return;
-    const x = this.#x();
-    while (x.backlog !== undefined && !this.#isFull()) {
+  private resumeIfRoom(): void {
+    if (this.is(FINISHED) || this.is(DECODING)) return;
+    const x = this.x;
+    while (x.backlog !== undefined && !this.isFull()) {
       const backlog = x.backlog;
       x.backlog = undefined;
       x.receivedAt = performance.now();
-      const rest = this.#decode(backlog, 0);
+      const rest = this.decode(backlog, 0);
       if (rest !== undefined) x.backlog = rest; // a view of our own copy: it stays valid
-      if (this.#is(FINISHED)) return;
+      if (this.is(FINISHED)) return;
     }
-    if (x.backlog !== undefined || this.#isFull()) return;
-    if (this.#is(PEER_ENDED)) return this.#endInput();
+    if (x.backlog !== undefined || this.isFull()) return;
+    if (this.is(PEER_ENDED)) return this.endInput();
     this.socket.resume(); // after a cut too: a frame in progress is still read to its end
-    if (this.#is(CUT)) this.#endInputIfWhole();
-    else if (this.#is(DRAINING)) this.#awaitCut();
+    if (this.is(CUT)) this.endInputIfWhole();
+    else if (this.is(DRAINING)) this.awaitCut();
   }
 
   /**
@@ -556,105 +605,119 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
    * back short of the read buffer (the kernel had nothing more), or until a
    * turn of the event loop passes with reading on and no read at all.
    */
-  #awaitCut(): void {
-    if (this.#is(CUT) || this.#is(FINISHED)) return;
+  private awaitCut(): void {
+    if (this.is(CUT) || this.is(FINISHED)) return;
     if (this.#exchange?.backlog !== undefined || this.socket.isPaused()) return; // resumes through #resumeIfRoom
     const reads = this.#exchange?.reads ?? 0;
-    if (reads > 0 && !this.#is(LAST_READ_FULL)) return this.#cutNow();
+    if (reads > 0 && !this.is(LAST_READ_FULL)) return this.cutNow();
     // Two hops: the first lands in this turn's check phase, the second after the next poll, which reads what is there.
     setImmediate(() => setImmediate(() => {
-      if ((this.#exchange?.reads ?? 0) === reads && !this.socket.isPaused()) this.#cutNow();
+      if ((this.#exchange?.reads ?? 0) === reads && !this.socket.isPaused()) this.cutNow();
     }));
   }
 
-  #afterDrainingRead(): void {
-    if (this.#is(CUT)) this.#endInputIfWhole();
-    else if (this.#exchange?.backlog === undefined && !this.#is(LAST_READ_FULL)) this.#cutNow();
-    else this.#awaitCut();
+  private afterDrainingRead(): void {
+    if (this.is(CUT)) this.endInputIfWhole();
+    else if (this.#exchange?.backlog === undefined && !this.is(LAST_READ_FULL)) this.cutNow();
+    else this.awaitCut();
   }
 
-  #cutNow(): void {
-    if (this.#is(CUT)) return;
-    this.#set(CUT, true);
-    this.#endInputIfWhole();
+  private cutNow(): void {
+    if (this.is(CUT)) return;
+    this.set(CUT, true);
+    this.endInputIfWhole();
   }
 
   /** After the cut: once no frame is half read, the pipeline has every request it will get. */
-  #endInputIfWhole(): void {
-    if (this.#is(PENDING) || this.#is(FINISHED)) return;
-    this.#dropBacklog(); // arrived after the cut: dropped, and the FIN tells the peer so
-    this.#endInput();
+  private endInputIfWhole(): void {
+    if (this.is(PENDING) || this.is(FINISHED)) return;
+    this.dropBacklog(); // arrived after the cut: dropped, and the FIN tells the peer so
+    this.endInput();
   }
 
   /** Subscribes the protocol's pipeline to this connection's chunks. */
-  #subscribe(): void {
-    this.#set(ASLEEP, false);
+  private subscribePipeline(): void {
+    this.set(ASLEEP, false);
     try {
-      this.#x().pipeline = withConnectionContext(this, () => this.#settings.protocol(this.chunks).subscribe(this));
+      this.x.pipeline = withConnectionContext(this, () => this[kSettings].protocol(this.chunks).subscribe(this));
     } catch (error) {
       this.error(error); // the protocol failed to assemble: this connection ends, the server serves on
     }
   }
 
   /** Whether a stateless pipeline may be dropped now: nothing half read, unanswered, unwritten or ending. */
-  #owesNothing(): boolean {
+  private owesNothing(): boolean {
     return (
-      !this.#is(ASLEEP) &&
-      !this.#is(FINISHED) &&
-      !this.#is(DRAINING) &&
-      !this.#is(PEER_ENDED) &&
-      !this.#is(PENDING) &&
+      !this.is(ASLEEP) &&
+      !this.is(FINISHED) &&
+      !this.is(DRAINING) &&
+      !this.is(PEER_ENDED) &&
+      !this.is(PENDING) &&
       this.#exchange?.backlog === undefined &&
-      this.#unanswered() === 0 &&
+      this.unanswered() === 0 &&
       (this.#exchange?.writer?.bytes ?? 0) === 0 &&
       this.socket.writableLength === 0
     );
   }
 
   /** Drops a stateless pipeline and what serves it; the next read subscribes it again. */
-  #hibernate(): void {
+  private hibernate(): void {
     const pipeline = this.#exchange?.pipeline;
-    this.#set(ASLEEP, true);
+    this.set(ASLEEP, true);
     this.#exchange = undefined;
-    this.#set(COPY_CHUNKS | MANUAL_SETTLING, false);
+    this.set(COPY_CHUNKS | MANUAL_SETTLING, false);
     pipeline?.unsubscribe();
   }
 
   /** The input has ended: the pipeline completes, or, asleep, owing nothing, the connection does as its pipeline would. */
-  #endInput(): void {
-    if (this.#is(ASLEEP)) this.complete();
+  private endInput(): void {
+    if (this.is(ASLEEP)) this.complete();
     else this.#exchange?.input?.complete();
   }
 
-  #writeReplies(): BatchWriter {
-    return (this.#x().writer ??= new BatchWriter(this.socket, this, this.#settings.writeTimeout));
+  private writeReplies(): BatchWriter {
+    return (this.x.writer ??= new BatchWriter(this.socket, this, this[kSettings].writeTimeout));
   }
 
-  #dropBacklog(): void {
+  private dropBacklog(): void {
     if (this.#exchange !== undefined) this.#exchange.backlog = undefined;
   }
 
-  #unanswered(): number {
+  private unanswered(): number {
     return this.#exchange?.arrivals?.pending ?? 0;
   }
 
-  #finish(last?: Reply): void {
-    this.#set(FINISHED, true);
-    this.#dropBacklog();
-    this.#writeReplies().end(last);
+  private finish(last?: Reply): void {
+    this.set(FINISHED, true);
+    this.dropBacklog();
+    this.writeReplies().end(last);
     // Read on (and drop) what the peer still sends, so that our close is a FIN, never a reset.
     this.socket.resume();
   }
 
   /** The first reason given is the one counted. */
-  #closeAs(reason: CloseReason): void {
-    this.#reason ??= reason;
+  private closeAs(reason: CloseReason): void {
+    if ((this.#flags & REASON) !== 0) return;
+    let code = CLOSE_REASONS.indexOf(reason);
+    if (code < 1) {
+      code = OWN_REASON;
+      this.x.reason = reason;
+    }
+    this.#flags |= code << REASON_SHIFT;
   }
 
-  #log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    this.#settings.logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
+  private reason(): CloseReason | undefined {
+    const code = (this.#flags & REASON) >> REASON_SHIFT;
+    return code === 0 ? undefined : code === OWN_REASON ? this.#exchange?.reason : CLOSE_REASONS[code];
+  }
+
+  private log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
+    this[kSettings].logger.log(level, message, { ...peerLogFields(this.socket), ...tlsLogFields(this.socket), ...fields });
   }
 }
+
+/** Past any port + 1: where {@link Connection}'s µs of its open time begin in the integer they share with the port. */
+const PORT_SPAN = 2 ** 17;
 
 function wholeMilliseconds(): number {
   return Math.trunc(performance.now());

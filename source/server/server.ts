@@ -10,13 +10,14 @@ import { rateLimited } from '../rate-limited-logger.js';
 import { startMetrics, type MetricsSource } from '../metrics/metrics.js';
 import { echo } from '../protocols/echo.js';
 import { Admission, REJECTION_LINGER } from './admission.js';
-import { LINGER, serveConnection, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
+import { connectionServer, LINGER, type ActiveConnection, type Protocol, type ShutdownState } from './connection.js';
 import type { ServerEvent } from './events.js';
+import { ActiveConnections } from './active-connections.js';
 import { createListener, listen } from './listener.js';
 import { stateless } from './stateless.js';
 import { sweepTimeouts } from './timeout-sweeper.js';
 import { containUnhandledErrors } from './unhandled-errors.js';
-import { TlsTransport, type ServeTlsOptions, type TlsCertificates } from '../transport/tls-transport.js';
+import type { ServeTlsOptions, TlsCertificates, TlsTransport } from '../transport/tls-transport.js';
 import { ProxyProtocol, type ProxyProtocolOptions } from '../transport/proxy-protocol.js';
 
 /** Options of {@link serve}. Durations are in milliseconds, sizes in bytes; 0 turns a timeout off. */
@@ -231,13 +232,14 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
   const logger = options.logger ?? textLogger();
   const events = new Subject<ServerEvent>();
   const stopAccepting = new Subject<void>();
-  const active = new Set<ActiveConnection>();
+  const active = new ActiveConnections<ActiveConnection>();
   const shutdown: ShutdownState = { draining: false, cut: 0 };
   const handler = protocol ?? referenceProtocol(settings);
 
   // Both throw for a bad option (a range that is not one, a key that does not match its certificate) before anything listens.
   const peerLogger = rateLimited(logger); // a flood of bad peers, a few lines
-  const transport = options.tls === undefined ? undefined : new TlsTransport(options.tls, { events, logger });
+  // Loaded only for TLS: node:tls and node:crypto cost a process ~2.4 MiB (perf/NOTES.md, issue 15).
+  const transport = options.tls === undefined ? undefined : await tlsTransport(options.tls, { events, logger });
   const proxy = options.proxyProtocol ? new ProxyProtocol(options.proxyProtocol === true ? {} : options.proxyProtocol, { events, logger: peerLogger }) : undefined;
   const access = (options.allow?.length ?? 0) + (options.deny?.length ?? 0) > 0 ? new AccessControl(options) : undefined;
   const { server, connection$ } = createListener(settings);
@@ -255,7 +257,7 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
       answer: transport === undefined ? (socket, reason) => admission.turnAway(socket, reason) : undefined,
     }),
     transport?.handshake() ?? identity,
-    admission.pool((socket) => serveConnection(socket, connectionSettings)),
+    admission.pool(connectionServer(connectionSettings)),
   );
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -327,4 +329,9 @@ export async function serve(options: ServeOptions = {}, protocol?: Protocol): Pr
 
 function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+async function tlsTransport(tls: ServeTlsOptions, options: ConstructorParameters<typeof TlsTransport>[1]): Promise<TlsTransport> {
+  const { TlsTransport } = await import('../transport/tls-transport.js');
+  return new TlsTransport(tls, options);
 }

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { lend } from '../borrowed-memory.js';
 import { bufferView } from '../buffer-view.js';
 
@@ -17,6 +17,19 @@ lend(memory);
 interface AcceptedSocket extends Socket {
   _handle: { readStart?: unknown; useUserBuffer?: (buffer: Uint8Array) => void; reading?: boolean } | null;
   [slot: symbol]: unknown;
+}
+
+/**
+ * `tls.TLSSocket.prototype`, looked up when a socket that is not a plain one
+ * first comes: node:tls (and node:crypto with it) costs a process ~2.4 MiB,
+ * which a server without TLS does not pay (perf/NOTES.md, issue 15). A TLS
+ * socket only exists once node:tls is loaded, so looking it up then loads
+ * nothing more.
+ */
+let tlsSocketPrototype: object | undefined;
+
+function tlsSocketProto(): object {
+  return (tlsSocketPrototype ??= (createRequire(import.meta.url)('node:tls') as typeof import('node:tls')).TLSSocket.prototype);
 }
 
 /**
@@ -96,7 +109,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (this: Socket, byte
 function adoptable(socket: AcceptedSocket): boolean {
   const handle = socket._handle;
   const prototype = Object.getPrototypeOf(socket) as object;
-  const tls = prototype === TLSSocket.prototype;
+  const tls = prototype !== Socket.prototype && prototype === tlsSocketProto();
   return (
     (prototype === Socket.prototype || tls) &&
     handle != null &&
