@@ -84,12 +84,14 @@ t.test('replies from one read go out in one write, copied or not', async (t) => 
   }
 });
 
+/** `text` in reply memory, as a protocol's reply would be carved. */
+function carve(text: string): Buffer {
+  const reply = allocateReply(text.length);
+  reply.write(text, 'latin1');
+  return reply;
+}
+
 t.test('replies carved from reply memory reach the peer intact and in order, also when sent in another order than carved', async (t) => {
-  const carve = (text: string) => {
-    const reply = allocateReply(text.length);
-    reply.write(text, 'latin1');
-    return reply;
-  };
   // Per line two replies, the one carved last sent first: the writer must not take either for the other.
   const protocol = pipe(
     lines(),
@@ -110,11 +112,6 @@ t.test('replies carved from reply memory reach the peer intact and in order, als
 });
 
 t.test('carved replies, strings and replies of their own, mixed, reach the peer in order, in one write per read', async (t) => {
-  const carve = (text: string) => {
-    const reply = allocateReply(text.length);
-    reply.write(text, 'latin1');
-    return reply;
-  };
   // A run of carved replies broken by a string, then one by a reply elsewhere, then carved again.
   const protocol = pipe(
     lines(),
