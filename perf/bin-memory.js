@@ -11,11 +11,11 @@
 import { holdIdleConnections } from './idle-connections.js';
 import { residentBytes, waitQuiet } from './processes.js';
 import { startServer } from './servers.js';
+import { median } from './median.js';
 
 const runs = Number(process.argv[2] ?? 7);
 const idle = Number(process.argv[3] ?? 10_000);
 const mib = (/** @type {number} */ bytes) => (bytes / 1024 ** 2).toFixed(1);
-const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 const startup = [];
 for (let run = 0; run < runs; run++) {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canPin, cpuSeconds, runPinned, waitQuiet } from './processes.js';
 import { compareAgainst, startServer } from './servers.js';
+import { median } from './median.js';
 
 const [against, clients = '100', depth = '1', seconds = '4', runs = '5'] = process.argv.slice(2);
 if (against === undefined) {
@@ -46,7 +47,6 @@ for (let run = 0; run < Number(runs); run++) {
     await server.stop();
   }
 }
-const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const cpu = (/** @type {'tcp-rx' | 'baseline'} */ name) => median(results[name].map((r) => r.cpuPerRequest));
 console.log(`${clients} × ${depth}, ${seconds} s × ${runs} runs, medians${canPin ? ', servers on core 0, load on core 1' : ''}; baseline: ${against}`);
 console.log('| build | req/s | server CPU µs/request | all runs µs/request |\n| --- | --- | --- | --- |');

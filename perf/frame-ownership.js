@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canPin, cpuSeconds, freePort, runPinned, spawnNode, waitListening } from './processes.js';
 import { SERVER_CORE } from './servers.js';
+import { median } from './median.js';
 
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 const seconds = Number(process.argv[2] ?? 4);
@@ -62,7 +63,6 @@ for (let run = 0; run < runs; run++) {
   }
 }
 
-const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const base = median(results['echo, borrowed frames'].map((r) => r.rps));
 console.log(`100 × 32 pipelined, ${seconds} s × ${runs} runs, medians${canPin ? ', server on core 0, load on core 1' : ''}`);
 console.log('| pipeline | req/s | vs borrowed | server CPU µs/request |\n| --- | --- | --- | --- |');

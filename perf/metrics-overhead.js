@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { median } from './median.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/tcp-rx.js', import.meta.url));
 const CONNECTIONS = 100;
@@ -70,7 +71,6 @@ async function drive(port) {
   return rate;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const results = new Map(variants.map((variant) => [variant.name, []]));
 for (let run = 0; run < runs; run++) {
   for (const variant of variants) {

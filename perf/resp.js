@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { canPin, cpuSeconds, freePort, runPinned, spawnPinned, waitListening } from './processes.js';
 import { SERVER_CORE } from './servers.js';
+import { medianBy } from './median.js';
 
 const LOAD_CORE = 1;
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
@@ -87,7 +88,7 @@ async function benchmark(server, depth, requests) {
 }
 
 /** @param {RespMeasure[]} runs the run with the median requests/s */
-const median = (runs) => [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
+const median = (runs) => medianBy(runs, (run) => run.requestsPerSecond);
 
 /**
  * Runs the scenario.

@@ -28,6 +28,7 @@ import { formatScaleOut, runScaleOut } from './scale-out.js';
 import { formatShutdownResets, runShutdownResets } from './shutdown-resets.js';
 import { compareAgainst, startServer, tlsCertificate } from './servers.js';
 import { checkTargets, formatTable } from './table.js';
+import { median, medianBy } from './median.js';
 
 /** @typedef {import('./table.js').Measure} Measure */
 /** @typedef {import('./table.js').ScenarioResult} ScenarioResult */
@@ -181,8 +182,8 @@ async function bench(server, scenario) {
 }
 
 /** @param {Measure[]} runs the run with the median requests/s */
-function median(runs) {
-  return [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
+function medianRun(runs) {
+  return /** @type {Measure} */ (medianBy(runs, (run) => run.requestsPerSecond));
 }
 
 /**
@@ -206,7 +207,7 @@ async function runScenario(scenario) {
         await waitQuiet(servers[which].pid);
       }
     }
-    return { name: scenario.name, kind: 'load', tcpRx: median(runs.tcpRx), baseline: median(runs.baseline) };
+    return { name: scenario.name, kind: 'load', tcpRx: medianRun(runs.tcpRx), baseline: medianRun(runs.baseline) };
   } finally {
     await Promise.all([servers.tcpRx.stop(), servers.baseline.stop()]);
   }
@@ -258,13 +259,12 @@ async function runIdleScenario(scenario) {
   }
   /** @param {Measure[]} held */
   const medianOf = (held) => {
-    const middle = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
     return {
       ...NOT_MEASURED,
       opened: Math.min(...held.map((one) => one.opened)),
       failed: held.reduce((sum, one) => sum + one.failed, 0),
-      rss: middle(held.map((one) => one.rss)),
-      heapPerConnection: middle(held.map((one) => one.heapPerConnection)),
+      rss: median(held.map((one) => one.rss)),
+      heapPerConnection: median(held.map((one) => one.heapPerConnection)),
       rounds: held.map(({ rss, heapPerConnection }) => ({ rss, heapPerConnection })),
     };
   };
