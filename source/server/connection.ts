@@ -455,6 +455,7 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     x.reads++;
     this.set(LAST_READ_FULL, !this.is(SHORT_READ_MEANS_EMPTY) || chunk.length >= READ_BUFFER_SIZE);
     const now = performance.now();
+    const quiet = now - this.#lastActive;
     x.receivedAt = now;
     this.#lastActive = Math.trunc(now);
     if (x.backlog !== undefined) {
@@ -462,6 +463,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       x.backlog = Buffer.concat([x.backlog, chunk]);
       this[kSettings].events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
     } else {
+      // A wake that may stay the only one for a while: the connection's first, or one after a quiet second.
+      const brief = this.is(ASLEEP) && (this.#requests === 0 || quiet >= HIBERNATE_AFTER);
       if (this.is(ASLEEP)) this.subscribePipeline();
       const rest = this.decode(chunk, chunk.length);
       if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
@@ -469,6 +472,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
         this.socket.pause();
         this.resumeIfRoom(); // the replies may have gone straight to the kernel, leaving room already
       }
+      // Back to sleep at once if it owes nothing: what served it then dies young, never promoted to the old generation.
+      if (brief && this.owesNothing()) this.hibernate();
     }
     if (this.is(DRAINING)) this.afterDrainingRead();
   }

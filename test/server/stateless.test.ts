@@ -55,6 +55,27 @@ t.test('a stateless protocol is subscribed at the first byte, dropped when the c
   t.equal(subscribed(), 2, 'the end wakes nothing');
 });
 
+t.test('a first exchange puts the pipeline back to sleep as it is answered; a connection that talks on keeps it for a quiet second', async (t) => {
+  const { protocol, subscribed, ended } = counted();
+  const server = await startServer(t, {}, stateless(protocol));
+  const client = await LineClient.open(server.address.port);
+  client.send('a\n');
+  t.same(await client.readLines(1), ['1']);
+  // Dropped in the read that was answered, before the reply left: so while it is still young garbage.
+  t.equal(ended(), 1, 'the first wake ends with its read');
+  client.send('b\n');
+  t.same(await client.readLines(2), ['1', '1'], 'the next line wakes a new subscription');
+  client.send('c\n');
+  t.same(await client.readLines(3), ['1', '1', '2'], 'woken within a second of its last exchange, the pipeline stays awake: the scan counts on');
+  t.equal(subscribed(), 2);
+  t.equal(ended(), 1);
+  await until(() => ended() === 2, 'the pipeline to hibernate after a quiet second');
+  client.send('d\n');
+  t.same(await client.readLines(4), ['1', '1', '2', '1'], 'woken after a quiet second, a new subscription');
+  t.equal(ended(), 3, 'which sleeps again with its read');
+  client.close();
+});
+
 t.test('a protocol not declared stateless keeps its pipeline, and its state, however long the connection idles', async (t) => {
   const { protocol, subscribed, ended } = counted();
   const server = await startServer(t, {}, protocol);
