@@ -20,8 +20,8 @@
  * Loading them costs every server process ~4 MiB (perf/NOTES.md); here they
  * are set up on first use instead. It also calls `promisify(execFile)` and
  * drops the result (what is left of a dependency it bundles), which loads
- * node:child_process, ~0.8 MiB of resident memory, for nothing: that
- * statement is dropped. If meow's build changes shape, the build fails
+ * node:child_process, 0.3 MiB of a server's resident memory, for nothing:
+ * that statement is dropped. If meow's build changes shape, the build fails
  * rather than quietly paying for them again.
  */
 import { build } from 'esbuild';
