@@ -463,9 +463,10 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
       x.backlog = Buffer.concat([x.backlog, chunk]);
       this[kSettings].events.next({ type: 'read', bytes: chunk.length, frames: 0 }); // its frames are counted as the backlog is decoded
     } else {
+      const waking = this.is(ASLEEP);
       // A wake that may stay the only one for a while: the connection's first, or one after a quiet second.
-      const brief = this.is(ASLEEP) && (this.#requests === 0 || quiet >= HIBERNATE_AFTER);
-      if (this.is(ASLEEP)) this.subscribePipeline();
+      const brief = waking && (this.#requests === 0 || quiet >= HIBERNATE_AFTER);
+      if (waking) this.subscribePipeline();
       const rest = this.decode(chunk, chunk.length);
       if (rest !== undefined) x.backlog = Buffer.from(rest); // borrowed or not, it outlives this call
       if (rest !== undefined || this.isFull()) {
