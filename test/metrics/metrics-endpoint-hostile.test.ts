@@ -13,7 +13,8 @@ async function raw(port: number): Promise<{ socket: Socket; received: () => stri
   socket.on('error', () => {}); // the endpoint may cut it off: that is the point
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-  const closed = once(socket, 'close').then(() => undefined);
+  // Not events.once(): it rejects on 'error', and a cut-off that comes as a reset is a close too.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await once(socket, 'connect');
   return { socket, received: () => received, closed };
 }
