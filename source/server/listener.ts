@@ -1,5 +1,6 @@
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Observable } from 'rxjs';
+import { setOnListeningSocket } from './tcp-options.js';
 
 /** Options of {@link createListener}. */
 export interface ListenerOptions {
@@ -12,7 +13,8 @@ export interface ListenerOptions {
  *
  * Every socket arrives paused (`pauseOnConnect`), so that one waiting for a
  * worker is not read; half-open, so that a peer that has finished sending
- * still gets its replies; with Nagle off and keep-alive on. This is the one
+ * still gets its replies; with Nagle off and keep-alive on (set once, on the
+ * listening socket, where the platform allows it). This is the one
  * place that knows the transport: a TLS listener or a cluster worker's
  * shared handle plugs in here and the rest of the server is unchanged.
  */
@@ -40,7 +42,9 @@ function connections(server: NetServer): Observable<Socket> {
 }
 
 /**
- * A `net.Server` that stops listening without resetting anyone: connections
+ * A `net.Server` whose sockets take their TCP options from the listening
+ * socket ({@link setOnListeningSocket}), and that stops listening without
+ * resetting anyone: connections
  * whose handshake has completed wait in the kernel's accept queue, and
  * closing the socket would reset them, so it first accepts until a poll of
  * the event loop brings none, then closes in that same turn. Whoever closes
@@ -50,10 +54,16 @@ function connections(server: NetServer): Observable<Socket> {
 export class Listener extends NetServer {
   #accepted = 0;
   #stopped: Promise<void> | undefined;
+  /** What an accepted socket needs when its TCP options came from the listening socket. */
+  #inherited: ((socket: Socket) => void) | undefined;
 
   constructor(options: ConstructorParameters<typeof NetServer>[0]) {
     super(options);
-    this.on('connection', () => this.#accepted++);
+    this.on('listening', () => (this.#inherited = setOnListeningSocket(this)));
+    this.on('connection', (socket: Socket) => {
+      this.#accepted++;
+      this.#inherited?.(socket);
+    });
   }
 
   /** Accepts what is queued, then closes the listening socket; resolves once it is closed. */

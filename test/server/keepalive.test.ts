@@ -19,9 +19,10 @@ const hasSs = (() => {
   }
 })();
 
-t.test('every connection has TCP keep-alive on, and none when it is turned off', { skip: !hasSs && 'needs ss (iproute2)' }, async (t) => {
+t.test('every connection has TCP keep-alive on after the delay given, and none when it is turned off', { skip: !hasSs && 'needs ss (iproute2)' }, async (t) => {
   for (const [keepAlive, expected] of [
-    [7000, /timer:\(keepalive,/],
+    // ss writes the time to the first probe as 6.980ms (6 s 980 ms) or 7sec; the system's default would be 119min.
+    [7000, /timer:\(keepalive,[1-7][.s]/],
     [0, /^(?![\s\S]*keepalive)/],
   ] as const) {
     const server = await startServer(t, { keepAlive });
@@ -47,5 +48,24 @@ t.test("a protocol can still turn a connection's keep-alive off: the adopted soc
   const shown = serverSocket(server.address.port);
   t.match(shown, new RegExp(`127\\.0\\.0\\.1:${server.address.port}`), 'the connection is listed');
   t.notMatch(shown, /keepalive/, 'keep-alive is off');
+  client.close();
+});
+
+t.test("a protocol can still turn Nagle's algorithm back on: the adopted socket knows it is off", async (t) => {
+  const calls: boolean[] = [];
+  const protocol: Protocol = (chunks) => {
+    const { socket } = connectionContext()!;
+    const handle = (socket as typeof socket & { _handle: { setNoDelay(on: boolean): number } })._handle;
+    const setNoDelay = handle.setNoDelay.bind(handle);
+    handle.setNoDelay = (on) => (calls.push(on), setNoDelay(on));
+    socket.setNoDelay(true); // already on: Node makes no call
+    socket.setNoDelay(false);
+    return pipe(lines(), echo())(chunks);
+  };
+  const server = await startServer(t, {}, protocol);
+  const client = await LineClient.open(server.address.port);
+  client.send('hello\n');
+  await client.readLines(1);
+  t.same(calls, [false], 'one call, to turn it off');
   client.close();
 });
