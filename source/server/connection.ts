@@ -259,7 +259,8 @@ class Connection implements ConnectionContext, ActiveConnection, Observer<Reply>
     const early = takeEarlyBytes(socket);
     // Node's own read path (where the shared buffer cannot apply): chunks of their own.
     if (!shared) socket.on('data', onData);
-    this.socket = Object.assign(socket, { [kConnection]: this });
+    (socket as ServedSocket)[kConnection] = this; // not Object.assign(): its source object would be garbage at every connection
+    this.socket = socket as ServedSocket;
     const opened = performance.now();
     this.#openedAt = Math.trunc(opened);
     const own = readOwnPeer(socket);

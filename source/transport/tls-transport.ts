@@ -55,10 +55,6 @@ export interface TlsTransportOptions {
   readonly logger: Logger;
 }
 
-/** When a raw socket entered the handshake (performance.now()). */
-const kArrived = Symbol('tcp-rx handshake start');
-type RawSocket = Socket & { [kArrived]?: number };
-
 /**
  * TLS as a stage of the connection stream: plain sockets in, sockets whose
  * handshake has succeeded out. A `tls.Server` that never listens does the
@@ -120,29 +116,33 @@ export class TlsTransport {
     const { events, logger } = this.#options;
     return (raw$) =>
       new Observable<Socket>((subscriber) => {
-        /** The sockets handshaking, for a forced end to close. */
-        const handshaking = new Set<RawSocket>();
+        /**
+         * The raw sockets handshaking, each with when it arrived (performance.now()):
+         * for a forced end to close, and for the handshake's time. Here rather
+         * than on the socket, where a property of ours would grow Node's object.
+         */
+        const handshaking = new Map<Socket, number>();
         let pending = 0;
         let accepting = true;
-        const settle = (socket: TLSSocket): RawSocket | undefined => {
+        const settle = (raw: Socket | undefined): void => {
           pending--;
-          const raw = parentOf(socket);
           if (raw !== undefined) handshaking.delete(raw);
-          return raw;
         };
         const completeIfDone = (): void => {
           if (!accepting && pending === 0) subscriber.complete();
         };
         const onSecure = (socket: TLSSocket): void => {
-          const raw = settle(socket);
+          const raw = parentOf(socket);
+          const arrived = raw === undefined ? undefined : handshaking.get(raw);
+          settle(raw);
           if (raw !== undefined) handOver(raw, socket); // what a PROXY header said, for the connection
-          const arrived = raw?.[kArrived];
           if (arrived !== undefined) events.next({ type: 'handshake', duration: performance.now() - arrived, protocol: socket.getProtocol() ?? 'unknown' });
           subscriber.next(socket);
           completeIfDone();
         };
         const onFailure = (error: NodeJS.ErrnoException, socket: TLSSocket): void => {
-          const raw = settle(socket);
+          const raw = parentOf(socket);
+          settle(raw);
           const reason = handshakeFailure(error, socket);
           events.next({ type: 'handshake-failed', reason });
           // A peer that goes away mid-handshake is ordinary (port probes, health checks): counted, not logged.
@@ -153,13 +153,12 @@ export class TlsTransport {
         server.on('secureConnection', onSecure);
         server.on('tlsClientError', onFailure);
         const subscription = raw$.subscribe({
-          next: (raw: RawSocket) => {
-            raw[kArrived] = performance.now();
+          next: (raw: Socket) => {
             void raw.remoteAddress; // read now, while the peer is there: a failed handshake is logged with it
             // The start of the handshake may have come with a PROXY header: Node gives a socket's buffered bytes to the TLS socket over it first.
             const early = takeEarlyBytes(raw);
             if (early !== undefined) raw.unshift(early);
-            handshaking.add(raw);
+            handshaking.set(raw, performance.now());
             pending++;
             server.emit('connection', raw);
           },
@@ -173,15 +172,15 @@ export class TlsTransport {
           subscription.unsubscribe();
           server.off('secureConnection', onSecure);
           server.off('tlsClientError', onFailure);
-          for (const raw of handshaking) raw.destroy();
+          for (const raw of handshaking.keys()) raw.destroy();
         };
       });
   }
 }
 
 /** The accepted socket a TLS socket wraps: Node keeps it as `_parent` (its handle is that socket's). */
-function parentOf(socket: TLSSocket): RawSocket | undefined {
-  return (socket as TLSSocket & { _parent?: RawSocket | null })._parent ?? undefined;
+function parentOf(socket: TLSSocket): Socket | undefined {
+  return (socket as TLSSocket & { _parent?: Socket | null })._parent ?? undefined;
 }
 
 function serverNames(settings: ServeTlsOptions): ServerNames | undefined {
