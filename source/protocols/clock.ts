@@ -3,9 +3,9 @@ import { copyBytes } from '../buffer-view.js';
 
 /** Length of a timestamp such as `2026-11-25T21:39:09.123456Z`. */
 export const TIMESTAMP_LENGTH = 27;
-/** `2026-11-25T21:39:09.123`: everything down to the millisecond, cached. */
-const MILLIS_LENGTH = 23;
-/** '000'…'999' as ASCII, for the microsecond digits. */
+/** `2026-11-25T21:39:09.`: everything down to the second, cached. */
+const SECOND_LENGTH = 20;
+/** '000'…'999' as ASCII, for the millisecond and microsecond digits. */
 const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0')).join(''), 'latin1');
 
 /**
@@ -16,17 +16,18 @@ const DIGITS = Buffer.from(Array.from({ length: 1000 }, (_, n) => String(n).padS
  * one read (a pipelined burst, say) carries the same time, and a million
  * stamps a second do not cost a million clock reads. Outside a read (a
  * reply produced later by an asynchronous step) each stamp reads the clock.
- * Everything down to the millisecond is formatted once per millisecond and
- * copied; only the three microsecond digits are looked up.
+ * Everything down to the second is formatted once per second and copied;
+ * the millisecond and microsecond digits are looked up. (Formatting a `Date`
+ * is ~1 µs in a loop but ~8 µs where connections are new and the code is
+ * cold, as in a TLS handshake's reply: perf/NOTES.md.)
  * Stamping allocates nothing. The sub-millisecond digits come from the
  * monotonic clock, kept within a millisecond of the wall clock (re-anchored
  * when NTP or a person moves the wall clock, checked once a second).
  */
 export class Clock {
   #offset = performance.timeOrigin;
-  #millis = Number.NaN;
   #second = Number.NaN;
-  readonly #cached = Buffer.alloc(MILLIS_LENGTH);
+  readonly #cached = Buffer.alloc(SECOND_LENGTH);
   /** The time the clock is held at (a `performance.now()` reading), or NaN. */
   #held = Number.NaN;
 
@@ -49,16 +50,19 @@ export class Clock {
     const reading = Number.isNaN(this.#held) ? performance.now() : this.#held;
     let now = reading + this.#offset;
     let millis = Math.floor(now);
-    if (millis !== this.#millis) {
-      if (Math.floor(millis / 1000) !== this.#second) {
-        now = this.#recheck(reading);
-        millis = Math.floor(now);
-        this.#second = Math.floor(millis / 1000);
-      }
-      this.#millis = millis;
-      this.#cached.write(new Date(millis).toISOString(), 0, MILLIS_LENGTH, 'latin1');
+    let second = Math.floor(millis / 1000);
+    if (second !== this.#second) {
+      now = this.#recheck(reading);
+      millis = Math.floor(now);
+      second = Math.floor(millis / 1000);
+      this.#second = second;
+      this.#cached.write(new Date(millis).toISOString(), 0, SECOND_LENGTH, 'latin1');
     }
-    copyBytes(target, offset, this.#cached, MILLIS_LENGTH);
+    copyBytes(target, offset, this.#cached, SECOND_LENGTH);
+    const ms = 3 * (millis - second * 1000);
+    target[offset + 20] = DIGITS[ms]!;
+    target[offset + 21] = DIGITS[ms + 1]!;
+    target[offset + 22] = DIGITS[ms + 2]!;
     const micros = 3 * Math.floor((now - millis) * 1000);
     target[offset + 23] = DIGITS[micros]!;
     target[offset + 24] = DIGITS[micros + 1]!;
@@ -83,5 +87,5 @@ export class Clock {
   }
 }
 
-/** One clock for the process: its per-millisecond cache is shared by every connection. */
+/** One clock for the process: its per-second cache is shared by every connection. */
 export const clock = new Clock();

@@ -34,3 +34,20 @@ t.test('while held, stamps the held time; once released, the time of each call',
   t.ok(Math.abs(Date.parse(during[0]!) - fiveSecondsAgo) <= 20, `${during[0]} is the held time`);
   t.ok(Math.abs(Date.parse(after) - Date.now()) <= 20, `${after} is now`);
 });
+
+t.test('every digit follows the time, within a second and across one', async (t) => {
+  // Held times 0.5 ms to 2.4 s apart: each stamp, read back to the microsecond, is as far from the first as its held time.
+  const clock = new Clock();
+  const start = performance.now();
+  const steps = [0, 0.0015, 0.999, 1, 1.5, 7.25, 99.999, 250, 999.5, 1000, 1000.001, 1234.567, 2400.2];
+  const micros = (text: string): number => Date.parse(text) * 1000 + Number(text.slice(23, 26));
+  const stamps = steps.map((step) => {
+    clock.hold(start + step);
+    return clock.now();
+  });
+  clock.release();
+  const first = micros(stamps[0]!);
+  steps.forEach((step, i) => {
+    t.ok(Math.abs(micros(stamps[i]!) - first - step * 1000) <= 1, `${stamps[i]} is ${step} ms after ${stamps[0]}`);
+  });
+});
