@@ -16,14 +16,15 @@
  *   churn, 32 at once (connect, one request, close), connections/s.
  * - The HAProxy hop: 100 × 1 and 100 × 32 straight to tcp-rx, and through a real
  *   haproxy in TCP mode sending PROXY v2 headers to `tcp-rx serve
- *   --proxy-protocol`: what the proxy costs, so that users know it.
+ *   --proxy-protocol`: what the proxy costs, so that users know it. Where
+ *   haproxy is not installed, that row says so and the rest run.
  *
  * Server CPU is read from /proc/<pid>/stat of every process serving
  * (primary, workers, haproxy), summed; per request it is that CPU time over
  * the requests (or connections) done. Fairness is the least busy worker's
  * CPU over the busiest's (1 = even).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,13 @@ const HAPROXY = '/usr/sbin/haproxy';
  * @typedef {{ label: string, clients: number, depth: number, seconds: number, warmup: number }} Load
  * @typedef {{ label: string, processes: number, policy?: 'rr' | 'none', core?: number, haproxy?: boolean, loads: Load[] }} Setup
  * @typedef {{ label: string, requestsPerSecond: number, cpuPerRequest: number, cores: number, fairness?: number, primary?: number, failed: number }} Measure
+ * @typedef {{ setup: string, results: Measure[], skipped?: string }} Row
  */
+
+/** Why the HAProxy setup cannot run on this machine, or `undefined` where it can. */
+function haproxyMissing() {
+  return spawnSync(HAPROXY, ['-v']).status === 0 ? undefined : `${HAPROXY} is not installed (Debian: apt-get install haproxy)`;
+}
 
 /** @param {boolean} quick */
 function setups(quick) {
@@ -106,11 +113,18 @@ async function start({ processes, policy, core, haproxy }) {
  * @param {{ quick?: boolean }} options
  */
 export async function runScaleOut({ quick = false } = {}) {
-  /** @type {Array<{ setup: string, results: Measure[] }>} */
+  /** @type {Row[]} */
   const rows = [];
   for (const setup of setups(quick)) {
+    const skipped = setup.haproxy ? haproxyMissing() : undefined;
+    if (skipped !== undefined) {
+      process.stderr.write(`    ${setup.label}: skipped, ${skipped}\n`);
+      rows.push({ setup: setup.label, results: [], skipped });
+      continue;
+    }
     const running = await start(setup);
-    const row = { setup: setup.label, results: /** @type {Measure[]} */ ([]) };
+    /** @type {Row} */
+    const row = { setup: setup.label, results: [] };
     try {
       for (const load of setup.loads) {
         process.stderr.write(`    ${setup.label}: ${load.label}…`);
@@ -155,12 +169,14 @@ function cell(measure) {
 }
 
 /**
- * The rows as a Markdown table, one column per load.
- * @param {Awaited<ReturnType<typeof runScaleOut>>} rows
+ * The rows as a Markdown table, one column per load; a row skipped says why in its first cell.
+ * @param {Row[]} rows
  */
 export function formatScaleOut(rows) {
   const labels = [...new Set(rows.flatMap((row) => row.results.map((result) => result.label)))];
-  const table = [['Scale-out (line-load.c on core 1)', ...labels], ...rows.map((row) => [row.setup, ...labels.map((label) => cell(row.results.find((result) => result.label === label)))])];
+  const cells = (/** @type {Row} */ row) =>
+    row.skipped === undefined ? labels.map((label) => cell(row.results.find((result) => result.label === label))) : labels.map((_, i) => (i === 0 ? `skipped: ${row.skipped}` : '–'));
+  const table = [['Scale-out (line-load.c on core 1)', ...labels], ...rows.map((row) => [row.setup, ...cells(row)])];
   const widths = table[0].map((_, column) => Math.max(...table.map((line) => line[column].length)));
   const line = (/** @type {string[]} */ cells) => `| ${cells.map((text, column) => text.padEnd(widths[column])).join(' | ')} |`;
   return [line(table[0]), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...table.slice(1).map(line)].join('\n');
