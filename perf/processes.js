@@ -13,6 +13,17 @@ import { residentBytes as readResidentBytes } from '../dist/bench/process-memory
 export const canPin = process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /**
+ * Why a scenario that needs `command` is skipped here (it does not run with
+ * `versionArgs`), or `undefined` where it is installed.
+ * @param {string} command
+ * @param {string[]} versionArgs
+ * @param {string} debianPackages what installs it
+ */
+export function notInstalled(command, versionArgs, debianPackages) {
+  return spawnSync(command, versionArgs).status === 0 ? undefined : `${command} is not installed (Debian: apt-get install ${debianPackages})`;
+}
+
+/**
  * Spawns `node args…` pinned to `core` when taskset exists.
  * @param {number} core
  * @param {string[]} args

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { canPin, cpuSeconds, freePort, runPinned, spawnPinned, waitListening } from './processes.js';
+import { canPin, cpuSeconds, freePort, notInstalled, runPinned, spawnPinned, waitListening } from './processes.js';
 import { SERVER_CORE } from './servers.js';
 import { medianBy } from './median.js';
 
@@ -97,7 +97,8 @@ const median = (runs) => medianBy(runs, (run) => run.requestsPerSecond);
  */
 export async function runResp({ quick = false } = {}) {
   for (const tool of ['redis-server', 'redis-benchmark']) {
-    if (spawnSync(tool, ['--version']).status !== 0) return { skipped: `${tool} is not installed (Debian: apt-get install redis-server redis-tools)` };
+    const skipped = notInstalled(tool, ['--version'], 'redis-server redis-tools');
+    if (skipped !== undefined) return { skipped };
   }
   const redisVersion = /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
   const rounds = quick ? 1 : 3;

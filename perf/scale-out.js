@@ -24,13 +24,13 @@
  * the requests (or connections) done. Fairness is the least busy worker's
  * CPU over the busiest's (1 = even).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildLineLoad, cpuSeconds, freePort, processTree, runPinned, spawnPinned, waitListening, waitQuiet } from './processes.js';
+import { buildLineLoad, cpuSeconds, freePort, notInstalled, processTree, runPinned, spawnPinned, waitListening, waitQuiet } from './processes.js';
 
 const bin = fileURLToPath(new URL('../dist/cli/tcp-rx.js', import.meta.url));
 const nodeFlags = readFileSync(bin, 'latin1').split('\n', 1)[0].split(' ').slice(3);
@@ -42,11 +42,6 @@ const HAPROXY = '/usr/sbin/haproxy';
  * @typedef {{ label: string, requestsPerSecond: number, cpuPerRequest: number, cores: number, fairness?: number, primary?: number, failed: number }} Measure
  * @typedef {{ setup: string, results: Measure[], skipped?: string }} Row
  */
-
-/** Why the HAProxy setup cannot run on this machine, or `undefined` where it can. */
-function haproxyMissing() {
-  return spawnSync(HAPROXY, ['-v']).status === 0 ? undefined : `${HAPROXY} is not installed (Debian: apt-get install haproxy)`;
-}
 
 /** @param {boolean} quick */
 function setups(quick) {
@@ -116,7 +111,7 @@ export async function runScaleOut({ quick = false } = {}) {
   /** @type {Row[]} */
   const rows = [];
   for (const setup of setups(quick)) {
-    const skipped = setup.haproxy ? haproxyMissing() : undefined;
+    const skipped = setup.haproxy ? notInstalled(HAPROXY, ['-v'], 'haproxy') : undefined;
     if (skipped !== undefined) {
       process.stderr.write(`    ${setup.label}: skipped, ${skipped}\n`);
       rows.push({ setup: setup.label, results: [], skipped });
