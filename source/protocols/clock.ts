@@ -59,15 +59,9 @@ export class Clock {
       this.#cached.write(new Date(millis).toISOString(), 0, SECOND_LENGTH, 'latin1');
     }
     copyBytes(target, offset, this.#cached, SECOND_LENGTH);
-    const ms = 3 * (millis - second * 1000);
-    target[offset + 20] = DIGITS[ms]!;
-    target[offset + 21] = DIGITS[ms + 1]!;
-    target[offset + 22] = DIGITS[ms + 2]!;
-    const micros = 3 * Math.floor((now - millis) * 1000);
-    target[offset + 23] = DIGITS[micros]!;
-    target[offset + 24] = DIGITS[micros + 1]!;
-    target[offset + 25] = DIGITS[micros + 2]!;
-    target[offset + 26] = 0x5a; // Z
+    writeThreeDigits(target, offset + SECOND_LENGTH, millis - second * 1000);
+    writeThreeDigits(target, offset + SECOND_LENGTH + 3, Math.floor((now - millis) * 1000));
+    target[offset + TIMESTAMP_LENGTH - 1] = 0x5a; // Z
     return offset + TIMESTAMP_LENGTH;
   }
 
@@ -85,6 +79,14 @@ export class Clock {
     if (Math.abs(monotonic + this.#offset - wall) > 1) this.#offset = wall - monotonic;
     return reading + this.#offset;
   }
+}
+
+/** Writes `n` (0–999) as three ASCII digits at `offset`. */
+function writeThreeDigits(target: Uint8Array, offset: number, n: number): void {
+  const at = 3 * n;
+  target[offset] = DIGITS[at]!;
+  target[offset + 1] = DIGITS[at + 1]!;
+  target[offset + 2] = DIGITS[at + 2]!;
 }
 
 /** One clock for the process: its per-second cache is shared by every connection. */

@@ -36,7 +36,7 @@ t.test('while held, stamps the held time; once released, the time of each call',
 });
 
 t.test('every digit follows the time, within a second and across one', async (t) => {
-  // Held times 0.5 ms to 2.4 s apart: each stamp, read back to the microsecond, is as far from the first as its held time.
+  // Held times 1.5 µs to 2.4 s apart: each stamp, read back to the microsecond, is as far from the first as its held time.
   const clock = new Clock();
   const start = performance.now();
   const steps = [0, 0.0015, 0.999, 1, 1.5, 7.25, 99.999, 250, 999.5, 1000, 1000.001, 1234.567, 2400.2];
